@@ -1,0 +1,76 @@
+"""DataInsights: the app factory, and ``server`` for gunicorn (``gunicorn app:server``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from dash import Dash
+
+from callbacks import data as data_callbacks
+from callbacks import home as home_callbacks
+from callbacks import jobs, routes, shell
+from callbacks.services import build_services
+from components import shell as shell_layout
+from dashboard.settings import Settings
+
+BOOTSTRAP_CSS = "/assets/vendor/bootstrap.min.css"
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build one DataInsights app.
+
+    Cheap and repeatable: reads no data and fits nothing, so tests can build one app per
+    test in the same process. Every callback is bound to this app and its own background
+    manager (``app.callback`` inside each ``register``), never to a module-global list.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+
+    Raises:
+        ConfigError: A setting is missing or invalid (e.g. no ``DI_SECRET_KEY`` in production).
+    """
+    settings = settings or Settings.from_env()
+    services = build_services(settings)
+    app = Dash(
+        __name__,
+        title="DataInsights",
+        update_title=None,
+        background_callback_manager=services.manager,
+        suppress_callback_exceptions=True,
+        external_stylesheets=[BOOTSTRAP_CSS],
+        # Bootstrap is linked above so it loads before assets/app.css and can be overridden.
+        assets_ignore=r"vendor/.*",
+    )
+    app.server.secret_key = settings.secret_key
+    # Dash callback bodies are small (keys only); files go through /api/upload, which
+    # checks the limit itself and answers 413 with a readable message.
+    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + (1 << 20)
+    services.view_cache.init_app(app.server)
+    app.layout = shell_layout.layout
+    routes.register(app, services)
+    shell.register(app, services)
+    jobs.register(app, services)
+    home_callbacks.register(app, services)
+    data_callbacks.register(app, services)
+    app.services = services  # for tests and tools; never mutated by callbacks
+    return app
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+_configure_logging()
+app = create_app()
+server = app.server
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run DataInsights (development server).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8050)
+    args = parser.parse_args()
+    app.run(host=args.host, port=args.port, debug=False)

@@ -1,0 +1,1 @@
+"""Wiring only: one module per page, each with ``register(app, services)``."""

@@ -1,0 +1,106 @@
+"""The collaborators every page uses, built once per app from the settings.
+
+Pages never construct storage or job backends themselves: they receive a ``Services``
+object, so that another job backend (Celery + Redis) or another storage location can be
+chosen here without touching any page.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import diskcache
+from dash import DiskcacheManager
+from flask_caching import Cache as ViewCache
+
+from dashboard.jobs import JobRegistry
+from dashboard.sessions import SessionSigner
+from dashboard.settings import Settings
+from dashboard.store import DatasetStore
+from dashboard.uploads import UploadArea
+
+
+@dataclass
+class _PerProcess:
+    """Holds one instance per process: SQLite handles must not cross a fork."""
+
+    factory: object
+    _pid: int = -1
+    _value: object = None
+
+    def get(self):
+        if self._pid != os.getpid():
+            self._value = self.factory()
+            self._pid = os.getpid()
+        return self._value
+
+
+@dataclass
+class Services:
+    """Store, uploads, job registry, session signer and caches of one app."""
+
+    settings: Settings
+    signer: SessionSigner
+    manager: object
+    view_cache: ViewCache
+    job_kinds: dict = field(default_factory=dict)  # name -> callbacks.jobs.JobKind
+    _store: _PerProcess = field(init=False)
+    _uploads: _PerProcess = field(init=False)
+    _jobs: _PerProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self._store = _PerProcess(
+            lambda: DatasetStore(
+                s.store_dir,
+                session_ttl_s=s.session_ttl_hours * 3600,
+                disk_quota_bytes=s.disk_quota_mb * 1024 * 1024,
+            )
+        )
+        self._uploads = _PerProcess(lambda: UploadArea(s.upload_dir, max_bytes=s.max_upload_bytes))
+        self._jobs = _PerProcess(lambda: JobRegistry(s.cache_dir / "registry"))
+
+    @property
+    def store(self) -> DatasetStore:
+        """The dataset store of this process."""
+        return self._store.get()
+
+    @property
+    def uploads(self) -> UploadArea:
+        """The upload area of this process."""
+        return self._uploads.get()
+
+    @property
+    def jobs(self) -> JobRegistry:
+        """The job registry of this process."""
+        return self._jobs.get()
+
+
+def make_background_manager(settings: Settings):
+    """Return the Dash background-callback manager for these settings.
+
+    The embedded default is diskcache on an explicit folder shared by every web worker: job
+    results and Dash's job-signing secret live there, so any worker can poll or cancel any
+    job. Another backend (Celery + Redis) plugs in here without touching any page.
+    """
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(settings.cache_dir / "dash")), expire=24 * 3600)
+
+
+def build_services(settings: Settings) -> Services:
+    """Build the services of one app instance (no data is read)."""
+    view_cache = ViewCache(
+        config={
+            "CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": str(settings.view_cache_dir),
+            "CACHE_DEFAULT_TIMEOUT": 3600,
+            "CACHE_THRESHOLD": 2000,
+        }
+    )
+    return Services(
+        settings=settings,
+        signer=SessionSigner(settings.secret_key),
+        manager=make_background_manager(settings),
+        view_cache=view_cache,
+    )

@@ -1,0 +1,1 @@
+"""Layout only: one module per page, ids in `components.ids`."""

@@ -1,0 +1,63 @@
+"""Every component id of the app, written once and imported everywhere else.
+
+Ids are grouped by page; a test asserts that they are unique.
+"""
+
+
+class Shell:
+    """The frame around every page: location, session, sidebar, job banner."""
+
+    LOCATION = "shell-location"
+    SESSION = "shell-session"  # dcc.Store (session storage): the signed session id
+    DATASET = "shell-dataset"  # dcc.Store (session storage): keys + version of the active dataset
+    NAV_LOCK = "shell-nav-lock"  # dcc.Store (memory): True while a job runs
+    NAV = "shell-nav"
+    NAV_LINK = "shell-nav-link"  # dict id {"type": NAV_LINK, "page": <path>}
+    PAGE = "shell-page"
+    MESSAGE = "shell-message"  # outcome of the last job or upload, shown on every page
+    JOB_REQUEST = "shell-job-request"  # dcc.Store: what the job runner should do next
+    JOB_RESULT = "shell-job-result"  # dcc.Store: small summary of the last finished job
+    JOB_BANNER = "shell-job-banner"
+    JOB_STATUS = "shell-job-status"
+    JOB_PROGRESS = "shell-job-progress"
+    JOB_CANCEL = "shell-job-cancel"
+
+
+class Home:
+    """Home page."""
+
+    STATUS = "home-status"
+
+
+class Data:
+    """Data page: upload, ingest job, report, sampling, preview, columns."""
+
+    UPLOAD_INPUT = "data-upload-input"
+    UPLOAD_ZONE = "data-upload-zone"
+    UPLOAD_PROGRESS = "data-upload-progress"
+    UPLOAD_RESULT = "data-upload-result"  # dcc.Store written by assets/upload.js
+    SAMPLE_BUTTON = "data-sample-button"  # dict id {"type": SAMPLE_BUTTON, "name": <sample>}
+    SHEET_ROW = "data-sheet-row"
+    SHEET_SELECT = "data-sheet-select"
+    SHEET_APPLY = "data-sheet-apply"
+    SUMMARY = "data-summary"
+    REPORT = "data-report"
+    REPORT_GRID = "data-report-grid"
+    SAMPLING = "data-sampling"
+    SAMPLING_TEXT = "data-sampling-text"
+    SAMPLE_SIZE = "data-sample-size"
+    SAMPLE_STRATIFY = "data-sample-stratify"
+    SAMPLE_APPLY = "data-sample-apply"
+    SAMPLE_FULL = "data-sample-full"
+    PREVIEW = "data-preview"
+    PREVIEW_GRID = "data-preview-grid"  # dict id {"type": PREVIEW_GRID, "key": <item key>}
+    COLUMNS_GRID = "data-columns-grid"
+    CONTENT = "data-content"
+
+
+def all_ids() -> list[str]:
+    """Return every id string declared above (for the uniqueness test)."""
+    found = []
+    for group in (Shell, Home, Data):
+        found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
+    return found

@@ -1,0 +1,103 @@
+"""The frame around every page: sidebar navigation, session stores, page container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.ids import Shell as IDS
+
+
+@dataclass(frozen=True)
+class Page:
+    """One navigation entry."""
+
+    path: str
+    label: str
+    description: str
+
+
+PAGES: tuple[Page, ...] = (
+    Page("/", "Home", "What is loaded and where to start"),
+    Page("/data", "Data", "Upload, optimize, sample and preview"),
+)
+
+
+def nav_link(page: Page) -> dbc.NavLink:
+    """Return the sidebar link of a page; ``disabled`` is driven by the navigation lock."""
+    return dbc.NavLink(
+        page.label,
+        href=page.path,
+        active="exact",
+        id={"type": IDS.NAV_LINK, "page": page.path},
+        className="di-nav-link",
+    )
+
+
+def sidebar() -> html.Div:
+    """Return the sidebar: brand and navigation generated from ``PAGES``."""
+    return html.Div(
+        [
+            html.Div(
+                [html.Span("Data", className="fw-bold"), html.Span("Insights")],
+                className="di-brand fs-4 mb-3",
+            ),
+            dbc.Nav([nav_link(p) for p in PAGES], vertical=True, pills=True, id=IDS.NAV),
+        ],
+        className="di-sidebar p-3",
+    )
+
+
+BANNER_SHOWN = "di-job-banner mb-3"
+BANNER_HIDDEN = "di-job-banner mb-3 d-none"
+
+
+def job_banner() -> html.Div:
+    """Return the banner shown on every page while a job runs: what, progress, Cancel."""
+    return html.Div(
+        dbc.Alert(
+            [
+                html.Div(id=IDS.JOB_STATUS, className="fw-semibold mb-2"),
+                html.Div(
+                    [
+                        dbc.Progress(id=IDS.JOB_PROGRESS, value=0, className="flex-grow-1 me-3"),
+                        dbc.Button(
+                            "Cancel",
+                            id=IDS.JOB_CANCEL,
+                            color="danger",
+                            outline=True,
+                            size="sm",
+                            disabled=True,
+                        ),
+                    ],
+                    className="d-flex align-items-center",
+                ),
+            ],
+            color="info",
+            className="mb-0",
+        ),
+        id=IDS.JOB_BANNER,
+        className=BANNER_HIDDEN,
+    )
+
+
+def layout() -> html.Div:
+    """Return the app's root layout (pages are rendered into ``IDS.PAGE``)."""
+    return html.Div(
+        [
+            dcc.Location(id=IDS.LOCATION),
+            dcc.Store(id=IDS.SESSION, storage_type="session"),
+            dcc.Store(id=IDS.DATASET, storage_type="session"),
+            dcc.Store(id=IDS.NAV_LOCK, data=False),
+            sidebar(),
+            dcc.Store(id=IDS.JOB_REQUEST),
+            dcc.Store(id=IDS.JOB_RESULT),
+            html.Main(
+                [job_banner(), html.Div(id=IDS.MESSAGE), html.Div(id=IDS.PAGE)],
+                className="di-main p-4",
+            ),
+        ],
+        className="di-shell",
+    )

@@ -1,0 +1,1 @@
+"""DataInsights domain layer: storage, ingest, analysis. Never imports Dash."""

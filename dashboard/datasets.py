@@ -1,0 +1,285 @@
+"""Turning a file into the session's active dataset, and changing its sample.
+
+Runs inside a background job, never in the web process. Everything is written to scratch
+files first and switched into the store only at the end, so a failure at any step leaves
+the previous dataset active and intact.
+
+Names in the store: ``data`` is the analysis dataset (the sample when the file is large,
+else everything); ``data_full`` is the whole optimized file when ``data`` is a sample.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from dashboard.errors import InvalidParameter
+from dashboard.ingest import ingest_to_parquet
+from dashboard.optimize import optimize_parquet
+from dashboard.sampling import sample_parquet
+from dashboard.settings import Settings
+from dashboard.store import DatasetStore, ItemInfo
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float, float], None]
+SAMPLE_SEED = 0
+
+
+@dataclass(frozen=True)
+class ActiveDataset:
+    """What the browser may hold about the active dataset: keys and a version, no data."""
+
+    data_key: str
+    full_key: str | None
+    version: int
+    rows: int
+    rows_full: int
+    columns: int
+    sampled: bool
+
+    def to_dict(self) -> dict:
+        """Return the JSON-able form kept in the browser's dataset store."""
+        return asdict(self)
+
+
+def _noop(step: str, done: float, total: float) -> None:
+    return None
+
+
+def column_table(df: pd.DataFrame) -> list[dict]:
+    """Return one row per column: name, dtype, non-null, missing %, unique, memory bytes."""
+    n = len(df)
+    memory = df.memory_usage(deep=True, index=False)
+    rows = []
+    for name in df.columns:
+        col = df[name]
+        non_null = int(col.notna().sum())
+        rows.append(
+            {
+                "column": str(name),
+                "dtype": str(col.dtype),
+                "non_null": non_null,
+                "missing_pct": round(100 * (n - non_null) / n, 2) if n else 0.0,
+                "unique": int(col.nunique(dropna=True)),
+                "memory": int(memory[name]),
+            }
+        )
+    return rows
+
+
+def _activate(
+    store: DatasetStore,
+    session: str,
+    *,
+    data: pd.DataFrame | Path,
+    full_path: Path | None,
+    rows_full: int,
+    meta: dict,
+    sampling: dict,
+    bytes_full: int | None = None,
+) -> ActiveDataset:
+    """Put ``data`` (and ``data_full`` when sampled) into the store and return the keys."""
+    frame = data if isinstance(data, pd.DataFrame) else pd.read_parquet(data)
+    meta = {**meta, "sampling": sampling, "column_table": column_table(frame)}
+    full_info: ItemInfo | None = None
+    if full_path is not None:
+        full_info = store.put_file(
+            session,
+            "data_full",
+            full_path,
+            meta={"source": meta.get("source")},
+            bytes_memory=bytes_full,
+        )
+        meta["full_key"] = full_info.key
+    if isinstance(data, pd.DataFrame):
+        info = store.put_frame(session, "data", frame, meta=meta)
+    else:
+        info = store.put_file(
+            session,
+            "data",
+            data,
+            meta=meta,
+            bytes_memory=int(frame.memory_usage(deep=True).sum()),
+        )
+    del frame
+    if full_path is None:
+        stale = store.key_for(session, "data_full")
+        if stale is not None:  # the previous dataset's full copy: no longer ours
+            store.remove(session, stale, force=True)
+    return ActiveDataset(
+        data_key=info.key,
+        full_key=full_info.key if full_info else None,
+        version=info.version,
+        rows=info.rows,
+        rows_full=rows_full,
+        columns=info.columns,
+        sampled=full_info is not None,
+    )
+
+
+def load_file(
+    store: DatasetStore,
+    session: str,
+    source: Path,
+    *,
+    settings: Settings,
+    filename: str | None = None,
+    sheet: str | None = None,
+    source_info: dict | None = None,
+    progress: Progress = _noop,
+) -> ActiveDataset:
+    """Read ``source``, optimize it, sample it when large, and make it the active dataset.
+
+    Raises:
+        DataLoadError: The file cannot be read as a table (the message says why).
+    """
+    raw = store.scratch_path()
+    optimized = store.scratch_path()
+    try:
+        result = ingest_to_parquet(
+            source,
+            raw,
+            sheet=sheet,
+            filename=filename,
+            progress=lambda done, total: progress("Reading the file", done, total),
+        )
+        report = optimize_parquet(
+            raw,
+            optimized,
+            category_max_unique_ratio=settings.category_max_unique_ratio,
+            progress=lambda done, total: progress("Optimizing memory", done, total),
+        )
+        raw.unlink(missing_ok=True)
+        rows = pq.ParquetFile(optimized).metadata.num_rows
+        fmt = result.format
+        meta = {
+            "source": {
+                "filename": filename or source.name,
+                "format": fmt.kind,
+                "encoding": fmt.encoding,
+                "delimiter": fmt.delimiter,
+                "decimal": fmt.decimal,
+                "sheet": result.sheet,
+                "sheets": list(fmt.sheets),
+                "renamed": dict(result.renamed),
+                **(source_info or {}),
+            },
+            "report": report.to_dict(),
+        }
+        if rows > settings.sample_threshold_rows:
+            progress("Sampling", 0, 1)
+            sample = sample_parquet(optimized, settings.sample_rows, seed=SAMPLE_SEED)
+            sampling = {
+                "sampled": True,
+                "size": len(sample),
+                "stratify": None,
+                "seed": SAMPLE_SEED,
+                "rows_full": rows,
+            }
+            return _activate(
+                store,
+                session,
+                data=sample,
+                full_path=optimized,
+                rows_full=rows,
+                meta=meta,
+                sampling=sampling,
+                bytes_full=report.bytes_after,
+            )
+        sampling = {"sampled": False, "size": rows, "stratify": None, "rows_full": rows}
+        return _activate(
+            store,
+            session,
+            data=optimized,
+            full_path=None,
+            rows_full=rows,
+            meta=meta,
+            sampling=sampling,
+        )
+    finally:
+        raw.unlink(missing_ok=True)
+        optimized.unlink(missing_ok=True)
+
+
+def resample(
+    store: DatasetStore,
+    session: str,
+    *,
+    size: int | None,
+    stratify: str | None = None,
+    use_full: bool = False,
+    progress: Progress = _noop,
+) -> ActiveDataset:
+    """Replace the analysis dataset by a new sample of the full data (or the full data).
+
+    Raises:
+        InvalidParameter: No full data is stored, or the size or column is impossible.
+    """
+    full = store.info_by_name(session, "data_full")
+    current = store.info_by_name(session, "data")
+    if full is None or current is None:
+        raise InvalidParameter(
+            "This dataset is small enough to be analysed whole; there is nothing to resample."
+        )
+    meta = {k: v for k, v in current.meta.items() if k not in ("sampling", "column_table")}
+    path = store.parquet_path(session, full.key)
+    if use_full:
+        progress("Copying the full data", 0, 1)
+        copy = store.scratch_path()
+        try:
+            shutil.copyfile(path, copy)
+            sampling = {
+                "sampled": False,
+                "size": full.rows,
+                "stratify": None,
+                "rows_full": full.rows,
+            }
+            # data_full stays: the user can go back to a sample later.
+            info = store.put_file(
+                session,
+                "data",
+                copy,
+                meta={
+                    **meta,
+                    "sampling": sampling,
+                    "full_key": full.key,
+                    "column_table": column_table(pd.read_parquet(copy)),
+                },
+                bytes_memory=full.bytes_memory,
+            )
+        finally:
+            copy.unlink(missing_ok=True)
+        return ActiveDataset(
+            info.key, full.key, info.version, info.rows, full.rows, info.columns, False
+        )
+    if size is None or size < 1:
+        raise InvalidParameter("Choose a sample size of at least 1 row.")
+    if size >= full.rows:
+        raise InvalidParameter(
+            f"The sample size must be smaller than the {full.rows:,} rows of the full data; "
+            "choose “Use the full data” instead."
+        )
+    progress("Sampling", 0, 1)
+    sample = sample_parquet(path, int(size), stratify=stratify or None, seed=SAMPLE_SEED)
+    sampling = {
+        "sampled": True,
+        "size": len(sample),
+        "stratify": stratify or None,
+        "seed": SAMPLE_SEED,
+        "rows_full": full.rows,
+    }
+    meta = {
+        **meta,
+        "sampling": sampling,
+        "full_key": full.key,
+        "column_table": column_table(sample),
+    }
+    info = store.put_frame(session, "data", sample, meta=meta)
+    return ActiveDataset(info.key, full.key, info.version, info.rows, full.rows, info.columns, True)

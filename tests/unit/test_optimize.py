@@ -1,0 +1,258 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dashboard.errors import DataLoadError, InvalidParameter
+from dashboard.optimize import OptimizationReport, optimize_frame, optimize_parquet
+
+
+def assert_same_values(before: pd.DataFrame, after: pd.DataFrame) -> None:
+    """Every value is unchanged, exactly (no float tolerance); categories compare as values.
+
+    Missing values compare equal whatever their spelling (None, NaN, NA).
+    """
+    assert before.columns.equals(after.columns)
+    assert before.index.equals(after.index)
+    for i in range(before.shape[1]):
+        left = before.iloc[:, i].astype(object).to_numpy()
+        right = after.iloc[:, i].astype(object).to_numpy()
+        missing = pd.isna(left)
+        assert (missing == pd.isna(right)).all(), before.columns[i]
+        pairs = zip(left[~missing], right[~missing], strict=True)
+        assert all(a == b for a, b in pairs), before.columns[i]
+
+
+def optimized_dtype(values, dtype=None, **kwargs) -> str:
+    before = pd.DataFrame({"x": pd.Series(values, dtype=dtype)})
+    after, _ = optimize_frame(before, **kwargs)
+    assert_same_values(before, after)
+    return str(after["x"].dtype)
+
+
+def mixed_frame(n: int = 2_000) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "small": rng.integers(-100, 100, n),
+            "count": rng.integers(0, 250, n),
+            "wide": rng.integers(-3_000, 3_000, n),
+            "id": np.arange(n) * 2**33,
+            "whole": rng.integers(0, 100, n).astype(float),
+            "quarters": rng.integers(0, 40, n) / 4,
+            "noise": rng.random(n),
+            "gappy": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 8, n) / 2),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "code": [f"c{i}" for i in range(n)],
+            "level": pd.Series(rng.choice(["lo", "hi", None], n), dtype="str"),
+            "flag": rng.random(n) < 0.5,
+            "maybe": pd.Series([True, None] * (n // 2), dtype=object),
+            "score": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 50, n)), "Int64"),
+            "when": pd.date_range("2024-01-01", periods=n, freq="h"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "expected"),
+    [
+        ([-128, 127], "int64", "int8"),
+        ([-129, 0], "int64", "int16"),
+        ([0, 127], "int64", "int8"),
+        ([0, 255], "int64", "uint8"),
+        ([0, 256], "int64", "int16"),
+        ([-32_768, 32_767], "int64", "int16"),
+        ([0, 65_535], "int64", "uint16"),
+        ([-(2**31), 2**31 - 1], "int64", "int32"),
+        ([0, 2**32 - 1], "int64", "uint32"),
+        ([-1, 2**31], "int64", "int64"),
+        ([0, 2**64 - 1], "uint64", "uint64"),
+        ([1, 2], "int8", "int8"),
+        ([0, 300], "int32", "int16"),
+    ],
+)
+def test_opt001_integers_take_the_smallest_type(values, dtype, expected):
+    assert optimized_dtype(values, dtype) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.1, 0.2], "float64"),
+        ([0.5, 1.25, -3.75], "float32"),
+        ([1e39, 0.5], "float64"),
+        ([0.5, np.inf], "float32"),
+        ([1.0, 2.0, 300.0], "int16"),
+        ([-0.0, 1.0], "int8"),
+        ([1.0, np.nan], "float32"),
+        ([0.1, np.nan], "float64"),
+        ([np.nan, np.nan], "float32"),
+        ([1.0, 2.0**40 + 1], "float64"),
+        ([1.0, 2.0**40], "float32"),
+    ],
+)
+def test_opt002_floats_shrink_only_when_lossless(values, expected):
+    assert optimized_dtype(values, "float64") == expected
+
+
+def test_opt003_float32_input_stays_unless_whole():
+    assert optimized_dtype([0.5, 1.5], "float32") == "float32"
+    assert optimized_dtype([1.0, 2.0], "float32") == "int8"
+
+
+def test_opt004_masked_dtypes_stay_masked():
+    assert optimized_dtype([1, None, 300], "Int64") == "Int16"
+    assert optimized_dtype([1, None, 200], "Int64") == "UInt8"
+    assert optimized_dtype([0.5, None], "Float64") == "Float32"
+    assert optimized_dtype([True, None], "boolean") == "boolean"
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+@pytest.mark.parametrize(("n_distinct", "expected"), [(4, "category"), (5, None), (6, None)])
+def test_opt005_category_threshold_is_strict(dtype, n_distinct, expected):
+    # 10 non-null values and 2 missing ones: the limit is 0.5 * 10 = 5 distinct values.
+    values = [f"v{i % n_distinct}" for i in range(10)] + [None, None]
+    result = optimized_dtype(values, dtype)
+    assert result == (expected or str(pd.Series(values, dtype=dtype).dtype))
+
+
+def test_opt006_category_needs_two_rows_and_respects_limits():
+    assert optimized_dtype(["a"], "str") == "str"
+    assert optimized_dtype(["a", "a"], "str") == "str"  # 1 distinct is not < 0.5 * 2
+    assert optimized_dtype(["a", "a", "a"], "str") == "category"
+    assert optimized_dtype(["a", "b"] * 5, "str", category_max_unique_ratio=0.1) == "str"
+    assert optimized_dtype(["a", "b", "c"] * 5, "str", max_categories=2) == "str"
+
+
+def test_opt007_object_columns_of_bools():
+    assert optimized_dtype([True, False, True], object) == "bool"
+    assert optimized_dtype([True, None, False], object) == "object"
+    assert optimized_dtype([1, 0, 1], object) == "object"
+    assert optimized_dtype([True, False], "bool") == "bool"
+    assert optimized_dtype(["a", 1, "a", "a"], object) == "object"
+
+
+def test_opt008_values_unchanged_and_input_untouched():
+    df = mixed_frame()
+    copy = df.copy()
+    after, _ = optimize_frame(df)
+    pd.testing.assert_frame_equal(df, copy)
+    assert_same_values(df, after)
+    assert after.dtypes.astype(str).to_dict() == {
+        "small": "int8",
+        "count": "uint8",
+        "wide": "int16",
+        "id": "int64",
+        "whole": "int8",
+        "quarters": "float32",
+        "noise": "float64",
+        "gappy": "float32",
+        "colour": "category",
+        "code": "str",
+        "level": "category",
+        "flag": "bool",
+        "maybe": "object",
+        "score": "Int8",
+        "when": "datetime64[us]",
+    }
+
+
+def test_opt009_report_matches_memory_usage():
+    df = mixed_frame(500)
+    after, report = optimize_frame(df)
+    assert report.bytes_before == df.memory_usage(deep=True, index=False).sum()
+    assert report.bytes_after == after.memory_usage(deep=True, index=False).sum()
+    assert [c.column for c in report.columns] == list(df.columns)
+    assert report.saved_bytes == report.bytes_before - report.bytes_after > 0
+    assert report.saved_pct == pytest.approx(100 * report.saved_bytes / report.bytes_before)
+    assert 0 < report.saved_pct < 100
+    summary = json.loads(json.dumps(report.to_dict()))
+    assert summary["saved_bytes"] == report.saved_bytes
+    assert {c["column"] for c in summary["columns"]} == set(df.columns)
+    assert {c.column for c in report.changed} >= {"small", "colour", "score"}
+    assert OptimizationReport((), 0, 0).saved_pct == 0.0
+
+
+def test_opt010_invalid_ratio_is_rejected():
+    with pytest.raises(InvalidParameter, match="ratio"):
+        optimize_frame(pd.DataFrame({"x": [1]}), category_max_unique_ratio=0)
+
+
+def test_opt011_parquet_matches_frame_decisions(tmp_path):
+    src, dest = tmp_path / "src.parquet", tmp_path / "dest.parquet"
+    mixed_frame(3_000).to_parquet(src, row_group_size=700)
+    assert pq.ParquetFile(src).num_row_groups == 5
+    calls = []
+    report = optimize_parquet(src, dest, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, 10) for i in range(1, 11)]
+
+    source = pd.read_parquet(src)
+    in_memory, frame_report = optimize_frame(source)
+    streamed = pd.read_parquet(dest)
+    assert streamed.dtypes.to_dict() == in_memory.dtypes.to_dict()
+    pd.testing.assert_frame_equal(streamed, in_memory)
+    assert_same_values(source, streamed)
+    assert [(c.dtype_before, c.dtype_after) for c in report.columns] == [
+        (c.dtype_before, c.dtype_after) for c in frame_report.columns
+    ]
+    assert pq.ParquetFile(dest).num_row_groups == 5
+
+
+def test_opt012_parquet_size_estimate_within_15_percent(tmp_path):
+    src, dest = tmp_path / "src.parquet", tmp_path / "dest.parquet"
+    mixed_frame(3_000).to_parquet(src, row_group_size=1_000)
+    report = optimize_parquet(src, dest)
+    before = pd.read_parquet(src).memory_usage(deep=True, index=False).sum()
+    after = pd.read_parquet(dest).memory_usage(deep=True, index=False).sum()
+    assert report.bytes_before == pytest.approx(before, rel=0.15)
+    assert report.bytes_after == pytest.approx(after, rel=0.15)
+
+
+def test_opt013_parquet_without_pandas_metadata_and_in_place(tmp_path):
+    path = tmp_path / "plain.parquet"
+    table = pa.table(
+        {
+            "gaps": pa.array([1, None, 3] * 10),
+            "huge": pa.array([2**40 + 1, None, 1] * 10),
+            "text": pa.array(["x", "y", None] * 10, pa.large_string()),
+            "const": pa.array([5] * 30),
+        }
+    )
+    pq.write_table(table, path, row_group_size=7)
+    source = table.to_pandas()
+    expected, _ = optimize_frame(source)
+    optimize_parquet(path, path)
+    result = pd.read_parquet(path)
+    assert result.dtypes.astype(str).tolist() == ["float32", "float64", "category", "int8"]
+    assert result.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert_same_values(source, result)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_opt014_parquet_keeps_a_stored_index(tmp_path):
+    src, dest = tmp_path / "src.parquet", tmp_path / "dest.parquet"
+    df = pd.DataFrame({"x": [1, 2, 3]}, index=pd.Index([10, 20, 30], name="key"))
+    df.to_parquet(src)
+    report = optimize_parquet(src, dest)
+    result = pd.read_parquet(dest)
+    assert result.index.equals(df.index)
+    assert [c.column for c in report.columns] == ["x"]
+    assert str(result["x"].dtype) == "int8"
+
+
+def test_opt015_unreadable_parquet_is_a_load_error(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(DataLoadError, match="bad.parquet.*not a readable Parquet"):
+        optimize_parquet(bad, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_opt016_value_helper_catches_float32_rounding():
+    before = pd.DataFrame({"x": [0.1, 0.2]})
+    with pytest.raises(AssertionError):
+        assert_same_values(before, before.astype("float32"))
+    assert_same_values(before, before.astype("float64"))
