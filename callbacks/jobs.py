@@ -1,10 +1,14 @@
-"""The one background callback that runs every job, and the banner it drives.
+"""The one background callback that runs every job, the banner, and the lock's truth.
 
 Pages do not own background callbacks: they put a request ``{"kind": ..., ...}`` into the
 shell's job-request store, and the runner here looks the kind up in ``services.job_kinds``.
-So there is one job at a time per browser session, one banner with progress and Cancel on
-every page, and the navigation lock is set while any job runs. The job's small result
-(keys and summaries, never data) lands in the job-result store, where pages pick it up.
+So there is one banner with progress and Cancel on every page, and the navigation lock is
+set (through ``running=``) while a job runs.
+
+``running=`` lives in the browser only, so a poll reconciles the lock, the banner and the
+outcome with the server's job registry: after a reload the banner and lock come back
+attached to the running job; a job that died unlocks with a message within seconds; and the
+outcome of a job that finished while nobody listened is still shown.
 """
 
 from __future__ import annotations
@@ -14,17 +18,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psutil
 from dash import Input, Output, State, no_update
 
 from callbacks.runner import JobFailed, run_job
 from components.ids import Shell as IDS
 from components.shell import BANNER_HIDDEN, BANNER_SHOWN
 from components.widgets import alert
-from dashboard.errors import DataInsightsError
+from dashboard.errors import AccessDenied, DataInsightsError
+from dashboard.jobs import JobRecord, JobState
+from dashboard.selftest import run_selftest
 
 log = logging.getLogger(__name__)
 
 BUSY = "Another job is still running. Wait for it to finish or cancel it first."
+CANCELLED = "Cancelled. Anything the job had already finished is kept."
+FAST_POLL_MS, SLOW_POLL_MS = 1000, 5000
+START_GRACE_S = 10.0  # a requested job has this long to register before the lock is dropped
 
 
 @dataclass(frozen=True)
@@ -37,11 +47,14 @@ class JobKind:
         run: ``(services, session, request, progress) -> dict``, runs in the job process
             and returns a small JSON-able result. A ``"dataset"`` entry becomes the
             session's active dataset; a ``"message"`` entry is shown to the user.
+        estimate: ``(services, session, request) -> dict | None``, keyword arguments of
+            ``dashboard.admission.check_admission`` (rows, bytes_memory…) for admission.
     """
 
     name: str
     describe: Callable[[dict], str]
     run: Callable[..., dict]
+    estimate: Callable[..., dict | None] | None = None
 
 
 def request_job(locked: bool | None, request: dict):
@@ -62,7 +75,8 @@ def execute(services, session_id: str | None, request: dict, set_progress=None) 
             raise DataInsightsError(f"Unknown job kind {kind_name!r}.")
         summary = kind.describe(request)
         if set_progress is not None:
-            set_progress((0, "", f"{summary}…"))
+            set_progress((0, "", f"{summary} — starting"))
+        estimate = kind.estimate(services, session, request) if kind.estimate else None
         result = run_job(
             services,
             session,
@@ -70,14 +84,139 @@ def execute(services, session_id: str | None, request: dict, set_progress=None) 
             summary,
             lambda progress: kind.run(services, session, request, progress),
             set_progress,
+            estimate=estimate,
         )
     except (JobFailed, DataInsightsError) as err:
-        return {"kind": kind_name, "ok": False, "message": str(err), "t": started}
+        latest = _latest_or_none(services, session_id)
+        job_id = latest.job_id if latest and latest.kind == kind_name else None
+        return {"kind": kind_name, "ok": False, "message": str(err), "t": started, "job_id": job_id}
     return {"kind": kind_name, "ok": True, **result, "t": started}
 
 
+def _latest_or_none(services, session_id) -> JobRecord | None:
+    try:
+        return services.jobs.latest(services.signer.verify(session_id))
+    except AccessDenied:
+        return None
+
+
+def outcome(record: JobRecord) -> dict:
+    """Return the job-result payload of a finished job read from the registry."""
+    base = {"kind": record.kind, "job_id": record.job_id, "t": record.created}
+    if record.state is JobState.DONE:
+        return {**base, "ok": True, **(record.result or {})}
+    if record.state is JobState.CANCELLED:
+        return {**base, "ok": False, "message": CANCELLED, "cancelled": True}
+    return {**base, "ok": False, "message": record.error or "The job failed."}
+
+
+def status_line(record: JobRecord) -> str:
+    """Return the banner line of a running job: what, which step, how long."""
+    step = (record.progress or {}).get("step") or "starting"
+    seconds = int(record.duration_s or 0)
+    return f"{record.summary} — {step} — {seconds} s"
+
+
+def reconcile(services, session_id: str | None, seen: str | None, request: dict | None):
+    """Return the shell's job state as the registry knows it.
+
+    Returns:
+        ``(locked, banner_class, status, percent, label, cancel_disabled, result, poll_ms)``;
+        ``result`` is the outcome of the newest finished job not yet shown (``seen``), or
+        None.
+    """
+    idle = (False, BANNER_HIDDEN, "", 0, "", True, None, SLOW_POLL_MS)
+    try:
+        session = services.signer.verify(session_id)
+    except AccessDenied:
+        return idle
+    registry = services.jobs
+    registry.reap_stale()
+    active = registry.active_for(session)
+    if active is not None:
+        pct = int((active.progress or {}).get("percent", 0))
+        return (
+            True,
+            BANNER_SHOWN,
+            status_line(active),
+            pct,
+            f"{pct} %" if pct else "",
+            False,
+            None,
+            FAST_POLL_MS,
+        )
+    latest = registry.latest(session)
+    requested_at = (request or {}).get("t") or 0
+    if (latest is None or latest.created < requested_at) and time.time() - requested_at < (
+        START_GRACE_S
+    ):
+        # the requested job is still starting: keep the lock Dash's running= has set
+        return (
+            no_update,
+            no_update,
+            no_update,
+            no_update,
+            no_update,
+            no_update,
+            None,
+            FAST_POLL_MS,
+        )
+    result = None
+    if latest is not None and latest.job_id != seen and latest.state.terminal:
+        result = outcome(latest)
+    return idle[:6] + (result, SLOW_POLL_MS)
+
+
+def cancel_active(services, session_id: str | None) -> JobRecord | None:
+    """Stop the session's running job by its pid (works after a reload) and mark it cancelled."""
+    session = services.signer.verify(session_id)
+    record = services.jobs.active_for(session)
+    if record is None:
+        return None
+    if record.pid:
+        kill_tree(record.pid)
+    return services.jobs.cancel(record.job_id)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a job process and its children (as Dash's own cancel does)."""
+    try:
+        parent = psutil.Process(pid)
+        victims = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in victims:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+SELFTEST = JobKind(
+    name="selftest",
+    describe=lambda r: f"Self-test ({int(r.get('steps', 1))} steps)",
+    run=lambda services, session, r, progress: {
+        **run_selftest(
+            steps=int(r.get("steps", 1)),
+            step_s=float(r.get("step_s", 0.1)),
+            allocate_mb=int(r.get("allocate_mb", 0)),
+            hold_dir=services.settings.cache_dir / "selftest",
+            progress=progress,
+        ),
+        "message": f"Self-test finished for session …{session[-6:]}.",
+    },
+    estimate=lambda services, session, r: (
+        {"rows": 0, "bytes_memory": int(r.get("estimate_mb", 0)) << 20}
+        if r.get("estimate_mb")
+        else None
+    ),
+)
+
+
 def register(app, services) -> None:
-    """Wire the job runner, the banner and the result handling."""
+    """Wire the job runner, the banner, the registry poll, Cancel and result handling."""
+    if services.settings.enable_test_jobs:
+        services.job_kinds[SELFTEST.name] = SELFTEST
 
     @app.callback(
         Output(IDS.JOB_RESULT, "data"),
@@ -103,16 +242,67 @@ def register(app, services) -> None:
         return execute(services, session_id, request, set_progress)
 
     @app.callback(
+        Output(IDS.NAV_LOCK, "data", allow_duplicate=True),
+        Output(IDS.JOB_BANNER, "className", allow_duplicate=True),
+        Output(IDS.JOB_STATUS, "children", allow_duplicate=True),
+        Output(IDS.JOB_PROGRESS, "value", allow_duplicate=True),
+        Output(IDS.JOB_PROGRESS, "label", allow_duplicate=True),
+        Output(IDS.JOB_CANCEL, "disabled", allow_duplicate=True),
+        Output(IDS.JOB_RESULT, "data", allow_duplicate=True),
+        Output(IDS.JOB_POLL, "interval"),
+        Input(IDS.JOB_POLL, "n_intervals"),
+        Input(IDS.SESSION, "data"),
+        State(IDS.JOB_SEEN, "data"),
+        State(IDS.JOB_REQUEST, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def poll(_n, session_id, seen, request):
+        locked, banner, status, pct, label, cancel_off, result, every = reconcile(
+            services, session_id, seen, request
+        )
+        return (
+            locked,
+            banner,
+            status,
+            pct,
+            label,
+            cancel_off,
+            result if result is not None else no_update,
+            every,
+        )
+
+    @app.callback(
         Output(IDS.MESSAGE, "children", allow_duplicate=True),
-        Output(IDS.DATASET, "data", allow_duplicate=True),
-        Input(IDS.JOB_RESULT, "data"),
+        Input(IDS.JOB_CANCEL, "n_clicks"),
+        State(IDS.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def show_result(result):
-        if not result:
-            return no_update, no_update
+    def cancel(clicks, session_id):
+        if not clicks:
+            return no_update
+        # Dash's own cancel stops the job it launched from this page; this one also stops
+        # a job this page re-attached to after a reload.
+        try:
+            cancel_active(services, session_id)
+        except AccessDenied as err:
+            return alert(str(err))
+        return alert(CANCELLED, color="secondary")
+
+    @app.callback(
+        Output(IDS.MESSAGE, "children", allow_duplicate=True),
+        Output(IDS.DATASET, "data", allow_duplicate=True),
+        Output(IDS.JOB_SEEN, "data"),
+        Input(IDS.JOB_RESULT, "data"),
+        State(IDS.JOB_SEEN, "data"),
+        prevent_initial_call=True,
+    )
+    def show_result(result, seen):
+        if not result or (result.get("job_id") and result.get("job_id") == seen):
+            return no_update, no_update, no_update
+        seen_now = result.get("job_id") or seen
         if not result.get("ok"):
-            return alert(result.get("message", "The job failed.")), no_update
+            color = "secondary" if result.get("cancelled") else "danger"
+            return alert(result.get("message", "The job failed."), color=color), no_update, seen_now
         message = result.get("message")
         shown = alert(message, color="success") if message else ""
-        return shown, result.get("dataset", no_update)
+        return shown, result.get("dataset", no_update), seen_now

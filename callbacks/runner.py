@@ -1,9 +1,14 @@
-"""One runner for every background job: registry, heartbeat, progress, user-facing errors.
+"""One runner for every background job: registry, slot, memory limit, heartbeat, progress.
 
-The job body is a plain function ``work(progress) -> result`` from ``dashboard``; the runner
-records the job in the shared registry (so any web worker, and a reloaded page, can see
-it), heartbeats from a thread, turns progress into full snapshots for Dash, and turns any
-failure into a message written for the user.
+The job body is a plain function ``work(progress) -> result`` from ``dashboard``. Inside the
+job process the runner:
+
+1. registers the job in the shared registry (one active job per session, else refused);
+2. checks admission: the job's memory estimate against the free headroom of the budget;
+3. waits for a global slot (``DI_MAX_CONCURRENT_JOBS``), showing "Queued, position N";
+4. runs the body under a memory watchdog (the job's limit) and a heartbeat thread;
+5. turns any failure into a message written for the user, and records the outcome with a
+   small result, so a page that reloaded meanwhile can still pick it up.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from dashboard.admission import check_admission
 from dashboard.errors import DataInsightsError
+from dashboard.memory import MemoryWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +30,18 @@ UNEXPECTED = (
     "try again, and if it happens again, check the server log."
 )
 OUT_OF_MEMORY = (
-    "This job ran out of memory. Try a smaller sample or fewer columns. "
+    "This analysis ran out of memory. Try a smaller sample, fewer models or fewer columns. "
     "Your data and earlier results are safe."
 )
+
+
+def over_limit_message(limit_mb: float) -> str:
+    """Return the message of a job stopped by its memory limit."""
+    return (
+        f"This analysis needed more than {limit_mb:,.0f} MB of memory and was stopped. "
+        "Try a smaller sample, fewer models or fewer columns. "
+        "Your data and earlier results are safe."
+    )
 
 
 class JobFailed(DataInsightsError):
@@ -33,17 +49,20 @@ class JobFailed(DataInsightsError):
 
 
 class _Heartbeat(threading.Thread):
-    """Tells the registry every second that the job process is alive."""
+    """Tells the registry every second that the job is alive, and keeps its slot."""
 
-    def __init__(self, registry, job_id: str, interval_s: float = 1.0):
+    def __init__(self, registry, slots, job_id: str, interval_s: float = 1.0):
         super().__init__(daemon=True, name=f"heartbeat-{job_id}")
-        self._registry, self._job_id, self._interval = registry, job_id, interval_s
+        self._registry, self._slots, self._job_id = registry, slots, job_id
+        self._interval = interval_s
         self._stop_event = threading.Event()
+        self.rss_mb: float | None = None
 
     def run(self) -> None:
         while not self._stop_event.wait(self._interval):
             try:
-                self._registry.heartbeat(self._job_id)
+                self._registry.heartbeat(self._job_id, rss_mb=self.rss_mb)
+                self._slots.renew(self._job_id)
             except Exception:  # noqa: BLE001 - a missed beat must not kill the job
                 log.warning("heartbeat failed for job %s", self._job_id, exc_info=True)
 
@@ -51,52 +70,96 @@ class _Heartbeat(threading.Thread):
         self._stop_event.set()
 
 
+class _Progress:
+    """Turns ``progress(step, done, total)`` into registry snapshots and Dash progress."""
+
+    def __init__(self, registry, job_id, summary, set_progress, min_interval_s):
+        self._registry, self._job_id, self._summary = registry, job_id, summary
+        self._set_progress, self._min_interval = set_progress, min_interval_s
+        self._last = 0.0
+
+    def __call__(self, step: str, done: float, total: float) -> None:
+        now = time.monotonic()
+        finished = bool(total) and done >= total
+        if not finished and now - self._last < self._min_interval:
+            return
+        self._last = now
+        pct = max(0, min(100, int(100 * done / total))) if total else 0
+        self._publish({"done": done, "total": total, "step": step, "percent": pct})
+
+    def queued(self, position: int) -> None:
+        self._publish({"done": 0, "total": 0, "percent": 0, "step": f"Queued, position {position}"})
+
+    def _publish(self, snapshot: dict) -> None:
+        self._registry.heartbeat(self._job_id, progress=snapshot)
+        if self._set_progress is not None:
+            pct = snapshot["percent"]
+            self._set_progress(
+                (pct, f"{pct} %" if pct else "", f"{self._summary} — {snapshot['step']}")
+            )
+
+
+def job_limit_mb(services, web_used_mb: float) -> float:
+    """Return the memory limit of one job: the setting, else the budget minus the web side."""
+    settings = services.settings
+    if settings.job_memory_limit_mb:
+        return float(settings.job_memory_limit_mb)
+    return max(128.0, settings.memory_budget_mb - web_used_mb)
+
+
 def run_job(
     services,
     session: str,
     kind: str,
     summary: str,
-    work: Callable[[Callable[[str, float, float], None]], object],
+    work: Callable[[Callable[[str, float, float], None]], dict],
     set_progress: Callable[[tuple], None] | None = None,
     *,
+    estimate: dict | None = None,
     min_interval_s: float = 0.2,
-):
-    """Run ``work`` as a registered job and return its result.
+) -> dict:
+    """Run ``work`` as a registered, admitted, slot-holding job and return its result.
 
     Args:
-        services: The app's services (registry, store...).
+        services: The app's services (registry, slots, store, settings).
         session: The session the job belongs to.
-        kind: Job kind (``ingest``, ``profile``…), shown in the job history.
+        kind: Job kind (``ingest``, ``selftest``…), also the admission factor's key.
         summary: One line shown to the user ("Loading sales.csv").
-        work: Called with ``progress(step, done, total)``; returns a small, JSON-able result.
-        set_progress: Dash's progress setter; receives ``(percent, label, step)``.
+        work: Called with ``progress(step, done, total)``; returns a small JSON-able dict.
+        set_progress: Dash's progress setter; receives ``(percent, label, status line)``.
+        estimate: Keyword arguments of ``dashboard.admission.check_admission`` describing
+            the data (``rows``, ``bytes_memory``, ``extra``…); None skips admission.
         min_interval_s: Progress updates closer together than this are dropped (the last
-            one of a step always goes through).
+            one always goes through).
 
     Raises:
         JobFailed: With a message for the user, after the job is marked failed.
+        JobRejected: The session already runs a job, or the job cannot fit in memory.
     """
-    registry = services.jobs
+    registry, slots = services.jobs, services.slots
     record = registry.create(session, kind, summary)
-    job_id = record.job_id
-    registry.start(job_id, os.getpid())
-    beat = _Heartbeat(registry, job_id)
-    beat.start()
-    last = [0.0]
-
-    def progress(step: str, done: float, total: float) -> None:
-        now = time.monotonic()
-        finished = total and done >= total
-        if not finished and now - last[0] < min_interval_s:
-            return
-        last[0] = now
-        pct = int(100 * done / total) if total else 0
-        snapshot = {"done": done, "total": total, "step": step, "percent": pct}
-        registry.heartbeat(job_id, progress=snapshot)
-        if set_progress is not None:
-            set_progress((pct, f"{pct} %", f"{summary}: {step}…"))
-
+    job_id, pid = record.job_id, os.getpid()
+    progress = _Progress(registry, job_id, summary, set_progress, min_interval_s)
+    beat = _Heartbeat(registry, slots, job_id)
+    watchdog = None
     try:
+        status = services.memory_status()
+        if estimate is not None:
+            check_admission(kind, budget_mb=status.budget_mb, used_mb=status.used_mb, **estimate)
+        slots.acquire(job_id, pid, on_wait=progress.queued)
+        registry.start(job_id, pid)
+        beat.start()
+        limit = job_limit_mb(services, status.used_mb)
+
+        def stop_over_limit(rss_mb: float) -> None:
+            log.warning("job %s over its %.0f MB limit (%.0f MB): stopping", job_id, limit, rss_mb)
+            registry.fail(job_id, over_limit_message(limit))
+            os._exit(137)  # like the OOM killer, but with our message already recorded
+
+        def record_rss(rss_mb: float) -> None:
+            beat.rss_mb = rss_mb
+
+        watchdog = MemoryWatchdog(limit, on_sample=record_rss, on_exceed=stop_over_limit).start()
         result = work(progress)
     except DataInsightsError as err:
         registry.fail(job_id, str(err))
@@ -109,6 +172,10 @@ def run_job(
         registry.fail(job_id, UNEXPECTED)
         raise JobFailed(UNEXPECTED) from None
     finally:
+        if watchdog is not None:
+            watchdog.stop()
+            registry.heartbeat(job_id, rss_mb=watchdog.peak_mb)
         beat.stop()
-    registry.finish(job_id)
-    return result
+        slots.release(job_id)
+    registry.finish(job_id, result=result)
+    return {**result, "job_id": job_id}

@@ -15,8 +15,11 @@ from dash import DiskcacheManager
 from flask_caching import Cache as ViewCache
 
 from dashboard.jobs import JobRegistry
+from dashboard.memory import MemoryStatus, measure
+from dashboard.processes import ProcessBook
 from dashboard.sessions import SessionSigner
 from dashboard.settings import Settings
+from dashboard.slots import JobSlots
 from dashboard.store import DatasetStore
 from dashboard.uploads import UploadArea
 
@@ -48,6 +51,9 @@ class Services:
     _store: _PerProcess = field(init=False)
     _uploads: _PerProcess = field(init=False)
     _jobs: _PerProcess = field(init=False)
+    _slots: _PerProcess = field(init=False)
+    _processes: _PerProcess = field(init=False)
+    _registered_pid: int = field(init=False, default=-1)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -59,7 +65,13 @@ class Services:
             )
         )
         self._uploads = _PerProcess(lambda: UploadArea(s.upload_dir, max_bytes=s.max_upload_bytes))
-        self._jobs = _PerProcess(lambda: JobRegistry(s.cache_dir / "registry"))
+        # A killed local job is caught at once by its pid; the heartbeat limit only has to
+        # catch jobs on other machines, so it leaves room for long GIL-holding steps.
+        self._jobs = _PerProcess(lambda: JobRegistry(s.cache_dir / "registry", stale_after_s=15))
+        self._slots = _PerProcess(
+            lambda: JobSlots(s.cache_dir / "registry", capacity=s.max_concurrent_jobs)
+        )
+        self._processes = _PerProcess(lambda: ProcessBook(s.cache_dir / "registry"))
 
     @property
     def store(self) -> DatasetStore:
@@ -75,6 +87,33 @@ class Services:
     def jobs(self) -> JobRegistry:
         """The job registry of this process."""
         return self._jobs.get()
+
+    @property
+    def slots(self) -> JobSlots:
+        """The global job slots (``DI_MAX_CONCURRENT_JOBS``)."""
+        return self._slots.get()
+
+    @property
+    def processes(self) -> ProcessBook:
+        """The app's web processes."""
+        return self._processes.get()
+
+    def register_web_process(self) -> None:
+        """Record this web worker in the shared process book (once per process)."""
+        if self._registered_pid != os.getpid():
+            self.processes.register(os.getpid(), "web")
+            self._registered_pid = os.getpid()
+
+    def app_pids(self) -> dict[int, str]:
+        """Return ``{pid: role}`` of the web workers and of running job processes."""
+        pids = self.processes.live()
+        for pid in self.jobs.running_pids():
+            pids.setdefault(pid, "job")
+        return pids
+
+    def memory_status(self) -> MemoryStatus:
+        """Measure the app's processes against the memory budget."""
+        return measure(self.app_pids(), self.settings.memory_budget_mb)
 
 
 def make_background_manager(settings: Settings):

@@ -21,6 +21,13 @@ class Shell:
     JOB_STATUS = "shell-job-status"
     JOB_PROGRESS = "shell-job-progress"
     JOB_CANCEL = "shell-job-cancel"
+    JOB_POLL = "shell-job-poll"  # dcc.Interval: reconciles lock and banner with the registry
+    JOB_SEEN = "shell-job-seen"  # dcc.Store (session): id of the last job whose outcome was shown
+    MEMORY_POLL = "shell-memory-poll"
+    MEMORY_TEXT = "shell-memory-text"
+    MEMORY_BAR = "shell-memory-bar"
+    MEMORY_CLEANUP = "shell-memory-cleanup"
+    MEMORY_NOTE = "shell-memory-note"
 
 
 class Home:
@@ -55,9 +62,24 @@ class Data:
     CONTENT = "data-content"
 
 
+class System:
+    """System page: memory per process, stored items, columns, jobs, cleanup, unlock."""
+
+    REFRESH = "system-refresh"
+    SUMMARY = "system-summary"
+    PROCESSES_GRID = "system-processes-grid"
+    ITEMS_GRID = "system-items-grid"
+    COLUMNS_GRID = "system-columns-grid"
+    JOBS_GRID = "system-jobs-grid"
+    CLEANUP = "system-cleanup"
+    UNLOCK = "system-unlock"
+    CANCEL_JOB = "system-cancel-job"
+    NOTE = "system-note"
+
+
 def all_ids() -> list[str]:
     """Return every id string declared above (for the uniqueness test)."""
     found = []
-    for group in (Shell, Home, Data):
+    for group in (Shell, Home, Data, System):
         found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
     return found

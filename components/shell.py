@@ -22,6 +22,7 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("/", "Home", "What is loaded and where to start"),
     Page("/data", "Data", "Upload, optimize, sample and preview"),
+    Page("/system", "System", "Memory, stored items, jobs, cleanup"),
 )
 
 
@@ -36,6 +37,32 @@ def nav_link(page: Page) -> dbc.NavLink:
     )
 
 
+def memory_widget() -> html.Div:
+    """Return the sidebar's memory gauge: text, coloured bar, and Clean up when high."""
+    return html.Div(
+        [
+            html.Div("Memory", className="small text-muted"),
+            html.Div("…", id=IDS.MEMORY_TEXT, className="small fw-semibold"),
+            dbc.Progress(
+                id=IDS.MEMORY_BAR,
+                value=0,
+                color="success",
+                className="my-1",
+                style={"height": "0.6rem"},
+            ),
+            dbc.Button(
+                "Clean up",
+                id=IDS.MEMORY_CLEANUP,
+                size="sm",
+                color="warning",
+                className="d-none mt-1",
+            ),
+            html.Div(id=IDS.MEMORY_NOTE, className="small text-muted mt-1"),
+        ],
+        className="di-memory mt-4 pt-3 border-top",
+    )
+
+
 def sidebar() -> html.Div:
     """Return the sidebar: brand and navigation generated from ``PAGES``."""
     return html.Div(
@@ -45,6 +72,7 @@ def sidebar() -> html.Div:
                 className="di-brand fs-4 mb-3",
             ),
             dbc.Nav([nav_link(p) for p in PAGES], vertical=True, pills=True, id=IDS.NAV),
+            memory_widget(),
         ],
         className="di-sidebar p-3",
     )
@@ -94,6 +122,9 @@ def layout() -> html.Div:
             sidebar(),
             dcc.Store(id=IDS.JOB_REQUEST),
             dcc.Store(id=IDS.JOB_RESULT),
+            dcc.Store(id=IDS.JOB_SEEN, storage_type="session"),
+            dcc.Interval(id=IDS.JOB_POLL, interval=1000),
+            dcc.Interval(id=IDS.MEMORY_POLL, interval=5000),
             html.Main(
                 [job_banner(), html.Div(id=IDS.MESSAGE), html.Div(id=IDS.PAGE)],
                 className="di-main p-4",

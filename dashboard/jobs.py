@@ -78,6 +78,8 @@ class JobRecord:
         peak_rss_mb: Highest RSS reported by the job process tree.
         error: User-facing message of a failed job.
         result_keys: Store keys of the results written so far (partial ones too).
+        result: Small JSON-able outcome of a finished job (keys, counts, a message), so a
+            page that reloaded while the job ran can still pick it up.
         creator_pid: Process that created the record; a queued job dies with it.
         host: Machine of ``pid`` and ``creator_pid``; pids are only checked there.
     """
@@ -96,6 +98,7 @@ class JobRecord:
     peak_rss_mb: float = 0.0
     error: str | None = None
     result_keys: tuple[str, ...] = ()
+    result: dict | None = None
     creator_pid: int | None = None
     host: str = ""
 
@@ -255,11 +258,14 @@ class JobRegistry:
 
         self._change(job_id, "add_results", _ACTIVE, apply)
 
-    def finish(self, job_id: str, result_keys: Iterable[str] = ()) -> JobRecord | None:
-        """Mark a running job DONE, adding ``result_keys`` to those already recorded."""
+    def finish(
+        self, job_id: str, result_keys: Iterable[str] = (), result: dict | None = None
+    ) -> JobRecord | None:
+        """Mark a running job DONE, adding ``result_keys`` and keeping its small ``result``."""
 
         def apply(data: dict[str, Any], now: float) -> None:
             data["result_keys"] = _merge(data["result_keys"], result_keys)
+            data["result"] = result
             self._end(data, JobState.DONE, now)
 
         return self._change(job_id, "finish", {JobState.RUNNING}, apply)
@@ -287,6 +293,21 @@ class JobRegistry:
         if data is None or data["state"] in _TERMINAL:
             return None
         return _record(data)
+
+    def running_pids(self) -> list[int]:
+        """Return the pids of every running job on this machine (for the memory monitor)."""
+        pids = []
+        for job_id in self._cache.get(_ACTIVE_KEY) or []:
+            data = self._get(job_id)
+            if data and data["state"] == JobState.RUNNING.value and data["pid"]:
+                if data["host"] == HOST:
+                    pids.append(int(data["pid"]))
+        return pids
+
+    def latest(self, session: str) -> JobRecord | None:
+        """Return the newest job of ``session`` (active or not), if any."""
+        newest = self.history(session, limit=1)
+        return newest[0] if newest else None
 
     def history(self, session: str, limit: int = 20) -> list[JobRecord]:
         """Return up to ``limit`` jobs of ``session``, newest first."""

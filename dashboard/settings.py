@@ -39,6 +39,11 @@ class Settings:
         session_ttl_hours: Sessions idle for longer are removed with their items.
         disk_quota_mb: Total size of the dataset store; least recently used unprotected
             items are evicted past it.
+        max_concurrent_jobs: Jobs running at once across the server; more wait in a queue.
+        job_memory_limit_mb: Memory limit of one job; 0 derives it from the budget minus
+            what the web processes use.
+        enable_test_jobs: Allow the ``selftest`` job kind (used by the test suite and
+            ``bench/jobs.py``; off in production).
         secret_key: Signs session ids and Flask sessions; shared by all workers.
         environment: ``production`` (default) or ``development``.
     """
@@ -53,6 +58,9 @@ class Settings:
     category_max_unique_ratio: float = 0.5
     session_ttl_hours: float = 24.0
     disk_quota_mb: int = 10_240
+    max_concurrent_jobs: int = 1
+    job_memory_limit_mb: int = 0
+    enable_test_jobs: bool = False
     secret_key: str = field(default="", repr=False)
     environment: str = "production"
 
@@ -122,6 +130,9 @@ class Settings:
             category_max_unique_ratio=_float(env, "DI_CATEGORY_MAX_UNIQUE_RATIO", 0.5),
             session_ttl_hours=_float(env, "DI_SESSION_TTL_HOURS", 24.0),
             disk_quota_mb=_int(env, "DI_DISK_QUOTA_MB", 10_240),
+            max_concurrent_jobs=_int(env, "DI_MAX_CONCURRENT_JOBS", 1),
+            job_memory_limit_mb=_int(env, "DI_JOB_MEMORY_LIMIT_MB", 0),
+            enable_test_jobs=env.get("DI_ENABLE_TEST_JOBS", "").strip() in ("1", "true", "yes"),
             secret_key=secret,
             environment=environment,
         )
@@ -142,10 +153,13 @@ class Settings:
             "DI_LARGE_ITEM_MB": self.large_item_mb,
             "DI_SESSION_TTL_HOURS": self.session_ttl_hours,
             "DI_DISK_QUOTA_MB": self.disk_quota_mb,
+            "DI_MAX_CONCURRENT_JOBS": self.max_concurrent_jobs,
         }
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"{name} must be positive, got {value}.")
+        if self.job_memory_limit_mb < 0:
+            raise ConfigError("DI_JOB_MEMORY_LIMIT_MB must be 0 (automatic) or positive.")
         if not 0 < self.category_max_unique_ratio <= 1:
             raise ConfigError("DI_CATEGORY_MAX_UNIQUE_RATIO must be in (0, 1].")
 

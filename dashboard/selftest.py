@@ -1,0 +1,57 @@
+"""A deterministic job used to check the job layer end to end (enabled by a setting).
+
+It runs ``steps`` steps of ``step_s`` seconds, optionally allocating memory at each step,
+and can be held mid-run by a flag in a diskcache folder, as Dash's own tests hold jobs
+with a lock, so progress, reload, cancel and kill can be observed at a known point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from diskcache import Cache
+
+from dashboard.errors import InvalidParameter
+
+HOLD_KEY = "selftest-hold"
+
+
+def set_hold(directory: Path, held: bool) -> None:
+    """Hold (or release) every self-test job at its next step."""
+    with Cache(str(directory)) as cache:
+        if held:
+            cache.set(HOLD_KEY, True)
+        else:
+            cache.delete(HOLD_KEY)
+
+
+def run_selftest(
+    *,
+    steps: int,
+    step_s: float,
+    allocate_mb: int = 0,
+    hold_dir: Path | None = None,
+    progress: Callable[[str, float, float], None],
+) -> dict:
+    """Run the self-test and return ``{"steps": n, "allocated_mb": m}``.
+
+    Raises:
+        InvalidParameter: ``steps`` outside 1..1000 or ``step_s`` outside 0..60.
+    """
+    if not 1 <= steps <= 1000 or not 0 <= step_s <= 60 or not 0 <= allocate_mb <= 100_000:
+        raise InvalidParameter("The self-test needs 1–1000 steps of 0–60 s.")
+    kept = []
+    cache = Cache(str(hold_dir)) if hold_dir is not None else None
+    for step in range(steps):
+        progress(f"Step {step + 1} of {steps}", step, steps)
+        while cache is not None and cache.get(HOLD_KEY):
+            time.sleep(0.05)
+        if allocate_mb:
+            # touch every page so the memory is really resident
+            kept.append(np.ones(allocate_mb * 1024 * 1024 // 8))
+        time.sleep(step_s)
+    progress("Finished", steps, steps)
+    return {"steps": steps, "allocated_mb": allocate_mb * len(kept)}
