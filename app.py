@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         suppress_callback_exceptions=True,
         external_stylesheets=[BOOTSTRAP_CSS],
         # Bootstrap is linked above so it loads before assets/app.css and can be overridden.
-        assets_ignore=r"vendor/.*",
+        assets_path_ignore=["vendor"],
     )
     app.server.secret_key = settings.secret_key
     # Dash callback bodies are small (keys only); files go through /api/upload, which

@@ -6,16 +6,20 @@ Usage (from the repository root)::
     .venv/bin/python bench/web_memory.py --rows 200000  # quicker
 
 Starts ``gunicorn app:server -w 2 --preload -b 127.0.0.1:<port> --no-control-socket`` with
-``DI_SECRET_KEY`` and ``DI_DATA_DIR`` in a temp folder, then drives headless Chromium the
-way a user would: open ``/data``, choose the CSV in the page's file input (the app's own
-``assets/upload.js`` streams it to ``POST /api/upload``), wait for "Loaded N rows" in the
-shell message (the ingest runs as a Dash background job), scroll the preview grid and let
-the page settle. Worker RSS / USS (psutil) are printed when idle, after the page is loaded
-and at the end; growth must stay <= 30 MB per worker. A sampler thread also records the
-peak RSS of every process under the master (workers and forked job processes).
+``DI_SECRET_KEY`` and ``DI_DATA_DIR`` in a temp folder, streams the CSV once to
+``POST /api/upload`` with ``requests`` (a fresh ``SessionSigner`` session; skipped with
+``--no-api-upload``), then drives headless Chromium the way a user would: open ``/data``,
+choose the CSV in the page's file input (the app's own ``assets/upload.js`` streams it to
+``POST /api/upload``), wait for "Loaded N rows" in the shell message (the ingest runs as a
+Dash background job), scroll the preview grid and let the page settle. Worker RSS / USS
+(psutil) are printed when idle, after the API upload, after the page is loaded and at the
+end; growth from "page loaded" to the end must stay <= 30 MB per worker. A sampler thread
+also records the peak RSS of every process under the master (workers and job processes).
 
 Everything runs on 127.0.0.1; gunicorn, the browser and the temp folder are removed at
-the end (the generated CSV stays cached in bench/out/).
+the end (the generated CSV stays cached in bench/out/). Diagnosis options: ``--maps``
+(which memory mappings of each worker grew), ``--access-log`` (gunicorn access log with
+the worker pid of each request), ``--arrow-pool`` (sets ``ARROW_DEFAULT_MEMORY_POOL``).
 """
 
 from __future__ import annotations
@@ -141,6 +145,27 @@ def memory(procs: list[psutil.Process]) -> dict[int, tuple[int, int]]:
     return out
 
 
+def mappings(proc: psutil.Process) -> dict[str, tuple[int, int]]:
+    """``path -> (rss, anonymous)`` bytes of a process's memory mappings, grouped by path."""
+    out = {}
+    for m in proc.memory_maps(grouped=True):
+        out[m.path or "[anonymous mmap]"] = (m.rss, m.anonymous)
+    return out
+
+
+def print_map_growth(before: dict, after: dict, top: int = 8) -> None:
+    """Print the mappings whose RSS grew most between two ``mappings`` snapshots."""
+    deltas = []
+    for path, (rss, anon) in after.items():
+        old_rss, old_anon = before.get(path, (0, 0))
+        deltas.append((rss - old_rss, anon - old_anon, path))
+    deltas.sort(reverse=True)
+    for d_rss, d_anon, path in deltas[:top]:
+        if d_rss <= 0:
+            break
+        print(f"    {d_rss / MB:+7.1f} MB RSS ({d_anon / MB:+7.1f} MB anonymous)  {path}")
+
+
 def stop_gunicorn(proc: subprocess.Popen, sampler: Sampler | None) -> None:
     """SIGTERM the master, wait, SIGKILL its group on timeout, then kill leftover jobs."""
     if proc.poll() is None:
@@ -164,7 +189,32 @@ def stop_gunicorn(proc: subprocess.Popen, sampler: Sampler | None) -> None:
 # --- browser --------------------------------------------------------------------------------
 
 
-def start_browser(profile: Path):
+BROWSER_MARK = "DI_BENCH_BROWSER"
+
+
+def api_upload(url: str, secret: str, csv: Path) -> tuple[float, dict]:
+    """Stream ``csv`` to ``POST /api/upload`` for a new signed session; return (s, answer)."""
+    from dashboard.sessions import SessionSigner  # noqa: PLC0415
+
+    session = SessionSigner(secret).new()
+    started = time.monotonic()
+    with open(csv, "rb") as body:
+        answer = requests.post(
+            f"{url}/api/upload",
+            data=body,  # a file object: requests streams it with a Content-Length
+            headers={
+                "X-Session-Id": session,
+                "X-File-Name": csv.name,
+                "Content-Type": "application/octet-stream",
+            },
+            timeout=120,
+        )
+    answer.raise_for_status()
+    return time.monotonic() - started, answer.json()
+
+
+def start_browser(profile: Path, mark: str):
+    """Start headless Chromium; every process it spawns inherits ``BROWSER_MARK=mark``."""
     from selenium import webdriver  # noqa: PLC0415
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
@@ -188,8 +238,21 @@ def start_browser(profile: Path):
         "--disable-crash-reporter",
     ):
         options.add_argument(flag)
-    service = Service(CHROMEDRIVER, log_path=os.devnull)
+    service = Service(CHROMEDRIVER, log_path=os.devnull, env={**os.environ, BROWSER_MARK: mark})
     return webdriver.Chrome(service=service, options=options)
+
+
+def kill_marked(mark: str) -> int:
+    """Kill processes left by our browser (e.g. its crash handler), found by their env mark."""
+    killed = 0
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(BROWSER_MARK) == mark:
+                proc.kill()
+                killed += 1
+        except psutil.Error:
+            continue
+    return killed
 
 
 def text_of(driver, element_id: str) -> str:
@@ -284,6 +347,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--access-log", action="store_true", help="print gunicorn's access log (with worker pid)"
     )
+    parser.add_argument(
+        "--no-api-upload",
+        action="store_true",
+        help="skip the separate upload through requests (the browser uploads anyway)",
+    )
+    parser.add_argument(
+        "--arrow-pool",
+        choices=["mimalloc", "jemalloc", "system"],
+        help="set ARROW_DEFAULT_MEMORY_POOL for gunicorn (diagnosis; default: pyarrow's own)",
+    )
+    parser.add_argument(
+        "--maps", action="store_true", help="print which memory mappings of each worker grew"
+    )
     args = parser.parse_args(argv)
     csv = mixed_csv(args.rows)
     print(f"input: {csv.relative_to(REPO)} ({args.rows:,} rows, {mb(csv.stat().st_size)} MB)")
@@ -295,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         env = child_env()
         env.pop("DI_ENV", None)
         env.pop("DI_CACHE_DIR", None)
-        env.update(DI_SECRET_KEY=secrets.token_hex(32), DI_DATA_DIR=str(folder / "data"))
+        secret = secrets.token_hex(32)
+        env.update(DI_SECRET_KEY=secret, DI_DATA_DIR=str(folder / "data"))
+        if args.arrow_pool:
+            env["ARROW_DEFAULT_MEMORY_POOL"] = args.arrow_pool
+            print(f"ARROW_DEFAULT_MEMORY_POOL={args.arrow_pool}")
         cmd = [
             str(GUNICORN),
             "app:server",
@@ -321,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         sampler: Sampler | None = None
         driver = None
+        mark = secrets.token_hex(8)
         try:
             master = psutil.Process(proc.pid)
 
@@ -343,15 +424,22 @@ def main(argv: list[str] | None = None) -> int:
             snaps = {"idle": memory(workers)}
             sampler = Sampler(master)
             sampler.start()
+            if not args.no_api_upload:
+                seconds, answer = api_upload(url, secret, csv)
+                print(f"POST /api/upload (requests, streamed): {seconds:.1f} s, {answer}")
+                time.sleep(0.5)
+                snaps["after API upload"] = memory(workers)
 
-            driver = start_browser(folder / "chrome")
+            driver = start_browser(folder / "chrome", mark)
             open_data_page(driver, url)
             time.sleep(1)
             snaps["page loaded"] = memory(workers)
+            maps_before = {w.pid: mappings(w) for w in workers} if args.maps else {}
             upload_started = time.monotonic()
             elapsed = run_upload(driver, csv, f"Loaded {args.rows:,} rows", args.timeout)
             deepest = browse_results(driver)
             snaps["after ingest + browsing"] = memory(workers)
+            maps_after = {w.pid: mappings(w) for w in workers} if args.maps else {}
             sampler.sample()
         finally:
             if driver is not None:
@@ -359,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
                     driver.quit()
                 except Exception as exc:  # noqa: BLE001 - keep cleaning up
                     print(f"browser did not quit cleanly: {exc}")
+            time.sleep(0.5)
+            if leftovers := kill_marked(mark):
+                print(f"killed {leftovers} process(es) the browser left behind (crash handler)")
             if sampler is not None:
                 sampler.stop()
             stop_gunicorn(proc, sampler)
@@ -366,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         log_text = log_path.read_text(errors="replace")
 
     report(args, snaps, master_rss, sampler, workers, upload_started, elapsed, deepest)
+    for pid, before in maps_before.items():
+        print(f"\nworker {pid}: mappings that grew from 'page loaded' to the end")
+        print_map_growth(before, maps_after[pid])
     if args.access_log:
         print("\naccess log (pid method path status bytes time):")
         for line in log_text.splitlines():

@@ -87,17 +87,9 @@ def execute(services, session_id: str | None, request: dict, set_progress=None) 
             estimate=estimate,
         )
     except (JobFailed, DataInsightsError) as err:
-        latest = _latest_or_none(services, session_id)
-        job_id = latest.job_id if latest and latest.kind == kind_name else None
+        job_id = getattr(err, "job_id", None)
         return {"kind": kind_name, "ok": False, "message": str(err), "t": started, "job_id": job_id}
     return {"kind": kind_name, "ok": True, **result, "t": started}
-
-
-def _latest_or_none(services, session_id) -> JobRecord | None:
-    try:
-        return services.jobs.latest(services.signer.verify(session_id))
-    except AccessDenied:
-        return None
 
 
 def outcome(record: JobRecord) -> dict:
@@ -239,7 +231,9 @@ def register(app, services) -> None:
     def run(set_progress, request, session_id):
         if not request:
             return no_update
-        return execute(services, session_id, request, set_progress)
+        from callbacks.jobproc import launch  # noqa: PLC0415 - imports this module
+
+        return launch(services, session_id, request, set_progress)
 
     @app.callback(
         Output(IDS.NAV_LOCK, "data", allow_duplicate=True),

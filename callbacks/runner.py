@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from dashboard.admission import check_admission
-from dashboard.errors import DataInsightsError
+from dashboard.errors import DataInsightsError, JobRejected
 from dashboard.memory import MemoryWatchdog
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,15 @@ def over_limit_message(limit_mb: float) -> str:
 
 
 class JobFailed(DataInsightsError):
-    """A job ended with an error; the message is for the user."""
+    """A job ended with an error; the message is for the user.
+
+    Attributes:
+        job_id: The registry id of the failed job (None when it was never registered).
+    """
+
+    def __init__(self, message: str, job_id: str | None = None):
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class _Heartbeat(threading.Thread):
@@ -153,6 +161,7 @@ def run_job(
 
         def stop_over_limit(rss_mb: float) -> None:
             log.warning("job %s over its %.0f MB limit (%.0f MB): stopping", job_id, limit, rss_mb)
+            registry.heartbeat(job_id, rss_mb=rss_mb)
             registry.fail(job_id, over_limit_message(limit))
             os._exit(137)  # like the OOM killer, but with our message already recorded
 
@@ -161,21 +170,36 @@ def run_job(
 
         watchdog = MemoryWatchdog(limit, on_sample=record_rss, on_exceed=stop_over_limit).start()
         result = work(progress)
-    except DataInsightsError as err:
+    except JobRejected as err:
+        _record_peak(registry, job_id, watchdog)
         registry.fail(job_id, str(err))
-        raise JobFailed(str(err)) from None
+        rejected = JobRejected(str(err))
+        rejected.job_id = job_id
+        raise rejected from None
+    except DataInsightsError as err:
+        _record_peak(registry, job_id, watchdog)
+        registry.fail(job_id, str(err))
+        raise JobFailed(str(err), job_id) from None
     except MemoryError:
+        _record_peak(registry, job_id, watchdog)
         registry.fail(job_id, OUT_OF_MEMORY)
-        raise JobFailed(OUT_OF_MEMORY) from None
+        raise JobFailed(OUT_OF_MEMORY, job_id) from None
     except Exception:
         log.exception("job %s (%s) failed", job_id, kind)
+        _record_peak(registry, job_id, watchdog)
         registry.fail(job_id, UNEXPECTED)
-        raise JobFailed(UNEXPECTED) from None
+        raise JobFailed(UNEXPECTED, job_id) from None
     finally:
         if watchdog is not None:
             watchdog.stop()
-            registry.heartbeat(job_id, rss_mb=watchdog.peak_mb)
         beat.stop()
         slots.release(job_id)
+    _record_peak(registry, job_id, watchdog)
     registry.finish(job_id, result=result)
     return {**result, "job_id": job_id}
+
+
+def _record_peak(registry, job_id: str, watchdog: MemoryWatchdog | None) -> None:
+    """Store the job's peak RSS while the record still accepts updates."""
+    if watchdog is not None:
+        registry.heartbeat(job_id, rss_mb=watchdog.peak_mb)

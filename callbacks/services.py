@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import diskcache
 from dash import DiskcacheManager
 from flask_caching import Cache as ViewCache
 
+from dashboard._cache import Cache
 from dashboard.jobs import JobRegistry
 from dashboard.memory import MemoryStatus, measure
 from dashboard.processes import ProcessBook
@@ -26,14 +26,22 @@ from dashboard.uploads import UploadArea
 
 @dataclass
 class _PerProcess:
-    """Holds one instance per process: SQLite handles must not cross a fork."""
+    """Holds one instance per process: SQLite handles must not cross a fork.
+
+    The parent's instance is kept (never closed or garbage-collected) in a forked child:
+    closing a SQLite file there would drop the child's POSIX locks on that file, including
+    those of the child's own connection, and transactions would stop excluding each other.
+    """
 
     factory: object
     _pid: int = -1
     _value: object = None
+    _inherited: list = field(default_factory=list)
 
     def get(self):
         if self._pid != os.getpid():
+            if self._value is not None:
+                self._inherited.append(self._value)
             self._value = self.factory()
             self._pid = os.getpid()
         return self._value
@@ -45,8 +53,8 @@ class Services:
 
     settings: Settings
     signer: SessionSigner
-    manager: object
-    view_cache: ViewCache
+    manager: object = None
+    view_cache: ViewCache | None = None
     job_kinds: dict = field(default_factory=dict)  # name -> callbacks.jobs.JobKind
     _store: _PerProcess = field(init=False)
     _uploads: _PerProcess = field(init=False)
@@ -124,7 +132,7 @@ def make_background_manager(settings: Settings):
     job. Another backend (Celery + Redis) plugs in here without touching any page.
     """
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(settings.cache_dir / "dash")), expire=24 * 3600)
+    return DiskcacheManager(Cache(str(settings.cache_dir / "dash")), expire=24 * 3600)
 
 
 def build_services(settings: Settings) -> Services:
@@ -143,3 +151,14 @@ def build_services(settings: Settings) -> Services:
         manager=make_background_manager(settings),
         view_cache=view_cache,
     )
+
+
+def build_job_services(settings: Settings) -> Services:
+    """Build the services of a job process: storage and registry, every enabled job kind."""
+    from callbacks.data import INGEST  # noqa: PLC0415 - avoid an import cycle
+    from callbacks.jobs import SELFTEST  # noqa: PLC0415
+
+    kinds = {INGEST.name: INGEST}
+    if settings.enable_test_jobs:
+        kinds[SELFTEST.name] = SELFTEST
+    return Services(settings=settings, signer=SessionSigner(settings.secret_key), job_kinds=kinds)

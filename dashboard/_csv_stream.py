@@ -1,4 +1,4 @@
-"""Stream a delimited text file into Parquet, one row group per block, with pyarrow.
+"""Stream a delimited text file into Parquet (or Arrow IPC), one block at a time, with pyarrow.
 
 Plain UTF-8 text is cut into line-aligned segments parsed on all cores; quoted, compressed
 or transcoded text goes through pyarrow's sequential streaming reader (see ``_CsvBlocks``).
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+Writer = Callable[[Path, pa.Schema], object]  # write_table(table) and close()
 T = TypeVar("T")
 
 _MIN_BLOCK = 4096
@@ -65,6 +66,7 @@ def write_csv(
     header: Sequence[str],
     block_size: int,
     progress: Progress | None,
+    open_writer: Writer = pq.ParquetWriter,
 ) -> tuple[int, list[str], dict[str, str], FileFormat]:
     """Stream a CSV into the Parquet file ``dest``, one row group per block.
 
@@ -81,6 +83,8 @@ def write_csv(
         header: Header cells as parsed from the detection sample.
         block_size: Bytes per block read by Arrow.
         progress: Called with ``(input bytes consumed, input bytes)`` after each block.
+        open_writer: Opens the writer for ``(dest, schema)``: Parquet by default, or an
+            Arrow IPC file writer.
 
     Returns:
         ``(rows, names, renamed, fmt)`` where ``fmt`` has the encoding that finally worked.
@@ -94,7 +98,9 @@ def write_csv(
     block_size = max(block_size, _MIN_BLOCK)
     for _ in range(_MAX_PASSES):
         try:
-            rows = _csv_pass(path, dest, fmt, names, column_types, block_size, progress)
+            rows = _csv_pass(
+                path, dest, fmt, names, column_types, block_size, progress, open_writer
+            )
         except _Widen as widen:
             logger.info("column %d re-read as %s", widen.column, widen.arrow_type)
             column_types[f"f{widen.column}"] = widen.arrow_type
@@ -125,17 +131,18 @@ def _csv_pass(
     column_types: dict[str, pa.DataType],
     block_size: int,
     progress: Progress | None,
+    open_writer: Writer,
 ) -> int:
     """Read the whole CSV once with the given options, write it; return the row count."""
     reading = _CsvBlocks(path, fmt, column_types, block_size)
     rows = done = 0
-    writer: pq.ParquetWriter | None = None
+    writer = None
     try:
         with contextlib.closing(_prefetch(reading.blocks())) as blocks:
             for table, done in blocks:
                 if writer is None:
                     schema = _named_schema(table.schema, names, fmt)
-                    writer = pq.ParquetWriter(dest, schema)
+                    writer = open_writer(dest, schema)
                 writer.write_table(pa.Table.from_arrays(table.columns, schema=schema))
                 rows += table.num_rows
                 if progress is not None:

@@ -1,4 +1,4 @@
-"""Stream one sheet of an .xlsx workbook into a Parquet file, a chunk of rows at a time.
+"""Stream one sheet of an .xlsx workbook into a Parquet (or Arrow IPC) file, chunk by chunk.
 
 Private helper of :mod:`dashboard.ingest`. openpyxl reads the sheet in ``read_only`` mode,
 so memory holds one chunk of rows, never the workbook.
@@ -78,8 +78,12 @@ def write_sheet(
     name: str,
     block_size: int,
     progress: Callable[[int, int], None] | None,
+    open_writer: Callable[[Path, pa.Schema], object] = pq.ParquetWriter,
 ) -> tuple[int, list[str], dict[str, str]]:
     """Convert ``sheet`` of the workbook at ``path`` into the Parquet file ``dest``.
+
+    ``open_writer`` opens the writer for ``(dest, schema)``: Parquet by default, or an Arrow
+    IPC file writer.
 
     The first non-empty row is the header. Column types come from the first chunk; when a
     later chunk does not fit (text in a number column...), the column is widened
@@ -94,12 +98,12 @@ def write_sheet(
     pinned: dict[int, str] = {}
     for _ in range(_MAX_PASSES):
         try:
-            return _write_pass(path, dest, sheet, name, block_size, progress, pinned)
+            return _write_pass(path, dest, sheet, name, block_size, progress, pinned, open_writer)
         except _Widen as widen:
             logger.info("re-reading sheet %r of %s with wider columns %s", sheet, name, widen.kinds)
             pinned.update(widen.kinds)
     pinned_all = dict.fromkeys(range(16384), "string")
-    return _write_pass(path, dest, sheet, name, block_size, progress, pinned_all)
+    return _write_pass(path, dest, sheet, name, block_size, progress, pinned_all, open_writer)
 
 
 def _write_pass(
@@ -110,6 +114,7 @@ def _write_pass(
     block_size: int,
     progress: Callable[[int, int], None] | None,
     pinned: dict[int, str],
+    open_writer: Callable[[Path, pa.Schema], object],
 ) -> tuple[int, list[str], dict[str, str]]:
     with open(path, "rb") as handle:
         try:
@@ -120,7 +125,9 @@ def _write_pass(
             worksheet = workbook[sheet]
             if not hasattr(worksheet, "iter_rows"):
                 raise DataLoadError(f"The sheet '{sheet}' of {name} is a chart, not a table.")
-            return _stream_rows(worksheet, dest, sheet, name, block_size, progress, pinned)
+            return _stream_rows(
+                worksheet, dest, sheet, name, block_size, progress, pinned, open_writer
+            )
         except (DataLoadError, _Widen, OSError, MemoryError):
             raise
         except Exception as exc:
@@ -137,6 +144,7 @@ def _stream_rows(
     block_size: int,
     progress: Callable[[int, int], None] | None,
     pinned: dict[int, str],
+    open_writer: Callable[[Path, pa.Schema], object],
 ) -> tuple[int, list[str], dict[str, str]]:
     total = worksheet.max_row or 0
     row_iter = worksheet.iter_rows(values_only=True)
@@ -150,7 +158,7 @@ def _stream_rows(
     if header is None:
         raise DataLoadError(f"The sheet '{sheet}' of {name} is empty: choose another sheet.")
     rows_done, width, kinds, names, renamed = 0, 0, [], [], {}
-    writer: pq.ParquetWriter | None = None
+    writer = None
     try:
         for chunk, used in _chunks(row_iter, block_size, len(header)):
             consumed += used
@@ -160,7 +168,7 @@ def _stream_rows(
                 columns = _columns(chunk, width)
                 kinds = [pinned.get(i, _kind(col)) for i, col in enumerate(columns)]
                 schema = pa.schema([(n, _ARROW_TYPE[k]) for n, k in zip(names, kinds, strict=True)])
-                writer = pq.ParquetWriter(dest, schema)
+                writer = open_writer(dest, schema)
             else:
                 columns = _columns(chunk, width)
             writer.write_table(pa.Table.from_arrays(_arrays(columns, kinds), schema=schema))

@@ -29,14 +29,14 @@ MB = 1024 * 1024
 #: - ``rfm`` 3.0: per-customer aggregates, scores, a float copy for K-Means.
 #: - ``basket`` 4.0: the transaction frame and its grouping (the one-hot matrix and the
 #:   itemset candidates are added from ``extra``, see ``estimate_job``).
-#: - ``test`` 1.0: the deterministic test job.
+#: - ``selftest`` 1.0: the deterministic self-test job (``dashboard.selftest``).
 KIND_FACTORS: dict[str, float] = {
     "ingest": 3.0,
     "profile": 2.5,
     "ml": 6.0,
     "rfm": 3.0,
     "basket": 4.0,
-    "test": 1.0,
+    "selftest": 1.0,
 }
 
 #: Fixed MB a job of each kind adds to the process it forks from, whatever the data size:
@@ -48,7 +48,7 @@ KIND_OVERHEAD_MB: dict[str, float] = {
     "ml": 90.0,
     "rfm": 90.0,
     "basket": 50.0,
-    "test": 0.0,
+    "selftest": 0.0,
 }
 
 #: Each model beyond the first adds this share of the data term (models train one at a
@@ -68,7 +68,7 @@ _ADVICE = {
     "ml": "Try a smaller sample, fewer models or fewer columns.",
     "rfm": "Try a smaller sample or fewer customers.",
     "basket": "Try a smaller sample, fewer items or a higher minimum support.",
-    "test": "Try a smaller test job.",
+    "selftest": "Try a smaller test job.",
 }
 
 # Bytes per value for dtype names without a width in them. Text is Arrow-backed ``str`` in

@@ -149,6 +149,7 @@ def load_file(
             sheet=sheet,
             filename=filename,
             progress=lambda done, total: progress("Reading the file", done, total),
+            output="arrow",  # uncompressed Arrow IPC: optimize_parquet reads it memory-mapped
         )
         report = optimize_parquet(
             raw,

@@ -9,6 +9,10 @@ says, in plain words, what is wrong and what to try.
 Excel through openpyxl in ``read_only`` mode (see ``_excel_stream``), Parquet batch by
 batch. Each block becomes a Parquet row group, so peak memory follows ``block_size``, not
 the file size.
+
+``ingest_to_arrow`` does the same into an uncompressed Arrow IPC file: much cheaper to write
+and to read back (memory-mapped) than Parquet, which makes it the intermediate format of a
+load, handed to :func:`dashboard.optimize.optimize_parquet` for the final Parquet file.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from dashboard.errors import DataLoadError
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+Writer = Callable[[Path, pa.Schema], object]  # opens a writer with write_table/write_batch/close
 
 _HEAD_BYTES = 1 << 20  # sample used to detect the encoding, delimiter and decimal mark
 _UPLOAD_HINT = "upload a CSV, Excel (.xlsx) or Parquet file"
@@ -152,7 +157,19 @@ def load_table(path: Path | str, sheet: str | None = None) -> pd.DataFrame:
         return pd.read_parquet(target)
 
 
-def ingest_to_parquet(
+def _parquet_writer(dest: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    return pq.ParquetWriter(dest, schema)
+
+
+def _arrow_writer(dest: Path, schema: pa.Schema) -> pa.ipc.RecordBatchFileWriter:
+    """An uncompressed Arrow IPC file writer (each block is one or more record batches)."""
+    return pa.ipc.new_file(str(dest), schema, options=pa.ipc.IpcWriteOptions(compression=None))
+
+
+_WRITERS: dict[str, Writer] = {"parquet": _parquet_writer, "arrow": _arrow_writer}
+
+
+def ingest_to_arrow(
     path: Path,
     dest: Path,
     *,
@@ -161,25 +178,61 @@ def ingest_to_parquet(
     block_size: int = 8 << 20,
     progress: Progress | None = None,
 ) -> IngestResult:
+    """Like :func:`ingest_to_parquet`, but write an uncompressed Arrow IPC file to ``dest``.
+
+    Meant as the intermediate file of a load: :func:`dashboard.optimize.optimize_parquet`
+    reads it memory-mapped and writes the final Parquet file. One exception: a Parquet
+    upload with dictionary (categorical) columns is written as Parquet, since its row groups
+    may carry different dictionaries, which an Arrow IPC file cannot hold;
+    ``optimize_parquet`` reads both (it goes by the file's magic bytes).
+    """
+    return ingest_to_parquet(
+        path,
+        dest,
+        sheet=sheet,
+        filename=filename,
+        block_size=block_size,
+        progress=progress,
+        output="arrow",
+    )
+
+
+def ingest_to_parquet(
+    path: Path,
+    dest: Path,
+    *,
+    sheet: str | None = None,
+    filename: str | None = None,
+    block_size: int = 8 << 20,
+    progress: Progress | None = None,
+    output: str = "parquet",
+) -> IngestResult:
     """Convert the table in ``path`` to a Parquet file at ``dest``, one row group per block.
 
     Args:
         path: The uploaded file.
-        dest: Where to write Parquet; overwritten, and removed again on failure. Give a
-            temp path and rename it once this returns.
+        dest: Where to write Parquet (or Arrow IPC, see ``output``); overwritten, and removed
+            again on failure. Give a temp path and rename it once this returns.
         sheet: Excel sheet to read; None means the first one. Ignored for other kinds.
         filename: The user's name for the file, used in messages and as a format hint.
         block_size: Bytes of CSV per block (rows of Excel are chunked to about the same
             size). Raised automatically when one CSV row is longer than a block.
         progress: Called after each block with ``(done, total)``: input bytes for CSV and
             Parquet, sheet rows for Excel. The last call has ``done == total``.
+        output: ``"parquet"`` (snappy-compressed, one row group per block) or ``"arrow"``
+            (an uncompressed Arrow IPC file, one or more record batches per block; see
+            :func:`ingest_to_arrow` for the one case that still writes Parquet).
 
     Returns:
         Row count, final column names, detected format, sheet and renamed headers.
 
     Raises:
         DataLoadError: the file cannot be read as a table; the message is for the user.
+        ValueError: ``output`` is not one of the two formats.
     """
+    if output not in _WRITERS:
+        raise ValueError(f"output must be 'parquet' or 'arrow', not {output!r}")
+    open_writer = _WRITERS[output]
     path, dest = Path(path), Path(dest)
     name = filename or path.name
     kind = None
@@ -188,16 +241,16 @@ def ingest_to_parquet(
         kind = probe.format.kind
         if kind == "csv":
             rows, names, renamed, fmt = _csv_stream.write_csv(
-                path, dest, probe.format, probe.header, block_size, progress
+                path, dest, probe.format, probe.header, block_size, progress, open_writer
             )
             if rows == 0:
                 raise _no_rows(name)
             return IngestResult(rows, tuple(names), fmt, None, renamed)
         if kind == "parquet":
-            return _ingest_parquet(path, dest, probe, block_size, progress)
+            return _ingest_parquet(path, dest, probe, block_size, progress, open_writer)
         chosen = _choose_sheet(probe.format.sheets, sheet, name)
         rows, names, renamed = _excel_stream.write_sheet(
-            path, dest, chosen, name, block_size, progress
+            path, dest, chosen, name, block_size, progress, open_writer
         )
         return IngestResult(rows, tuple(names), probe.format, chosen, renamed)
     except DataLoadError:
@@ -365,7 +418,12 @@ def _no_rows(name: str) -> DataLoadError:
 
 
 def _ingest_parquet(
-    path: Path, dest: Path, probe: _Probe, block_size: int, progress: Progress | None
+    path: Path,
+    dest: Path,
+    probe: _Probe,
+    block_size: int,
+    progress: Progress | None,
+    open_writer: Writer = _parquet_writer,
 ) -> IngestResult:
     """Check that a Parquet file opens and rewrite it in batches of about ``block_size``."""
     source = pq.ParquetFile(path)
@@ -379,16 +437,32 @@ def _ingest_parquet(
         [f.with_name(n) for f, n in zip(source.schema_arrow, names, strict=True)],
         metadata=None if renamed else source.schema_arrow.metadata,
     )
+    if open_writer is _arrow_writer and _has_dictionary(schema):
+        open_writer = _parquet_writer  # dictionaries may change between row groups
     data_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     row_bytes = max(1, data_bytes // metadata.num_rows)
     rows = 0
-    with pq.ParquetWriter(dest, schema) as writer:
+    writer = open_writer(dest, schema)
+    try:
         for batch in source.iter_batches(batch_size=max(1024, block_size // row_bytes)):
             writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
             rows += batch.num_rows
             if progress is not None:
                 progress(probe.size * rows // metadata.num_rows, probe.size)
+    finally:
+        writer.close()
     return IngestResult(rows, tuple(names), probe.format, None, renamed)
+
+
+def _has_dictionary(schema: pa.Schema) -> bool:
+    """Whether any column, or any field nested in one, is dictionary-encoded."""
+
+    def walk(t: pa.DataType) -> bool:
+        if pa.types.is_dictionary(t):
+            return True
+        return any(walk(t.field(i).type) for i in range(t.num_fields))
+
+    return any(walk(f.type) for f in schema)
 
 
 # --- messages ------------------------------------------------------------------------------

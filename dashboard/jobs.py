@@ -27,8 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from diskcache import Cache
-
+from dashboard._cache import Cache
 from dashboard.errors import JobRejected
 from dashboard.slots import HOST, process_alive, process_start_time
 

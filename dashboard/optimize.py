@@ -12,17 +12,29 @@ Rules, applied per column:
   floats become ``float32`` only when every value survives float64 -> float32 -> float64;
 * text with few distinct values (fewer than ``ratio`` x its non-null count) becomes
   ``category``;
-* object columns holding only Python bools (no missing value) become ``bool``.
+* object columns holding only Python bools become ``bool``, or the nullable ``boolean``
+  when some values are missing (a Parquet file gets this through its pandas metadata);
+* dates held as Python ``datetime.date`` objects (Arrow ``date32``/``date64``, which pandas
+  reads as ``object``) become ``datetime64[ms]`` (midnight of the same day; missing -> NaT).
 
 A number column changes only to a smaller type; everything else is kept as it is.
+
+`optimize_parquet` reads a Parquet file or an (uncompressed) Arrow IPC file, the latter
+memory-mapped, and always writes Parquet in row groups of at most `ROW_GROUP_ROWS` rows, so a
+reader that wants a few rows (a preview) decodes one small group, not the whole block.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import json
 import logging
+import mmap
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,6 +50,13 @@ log = logging.getLogger(__name__)
 
 MAX_CATEGORIES = 100_000
 """A text column with more distinct values stays text (bounds the distinct-value tracking)."""
+
+ROW_GROUP_ROWS = 8_192
+"""Rows per row group of the Parquet files `optimize_parquet` writes (the last may be short)."""
+
+_ARROW_MAGIC = b"ARROW1"
+_IPC_GROUP_BYTES = 16 << 20  # Arrow bytes of an IPC file read (and converted) at a time
+_DATETIME = "datetime64[ms]"
 
 _INT_TYPES = tuple(
     np.dtype(name)
@@ -106,7 +125,7 @@ class _Stats:
     """What the rules need to know about one column, gathered chunk by chunk."""
 
     def __init__(self, kind: str, itemsize: int = 0, *, check_float32: bool = True) -> None:
-        self.kind = kind  # "int", "float", "text", "bool" or "other"
+        self.kind = kind  # "int", "float", "text", "bool", "boolean", "date" or "other"
         self.itemsize = itemsize
         self.check_float32 = check_float32
         self.missing = 0
@@ -149,9 +168,11 @@ def _smallest_int(lo: float, hi: float) -> np.dtype | None:
 
 
 def _decide(stats: _Stats, ratio: float, max_categories: int) -> str | None:
-    """Return the target kind (``"int16"``, ``"float32"``, ``"category"``, ``"bool"``) or None."""
-    if stats.kind == "bool":
-        return "bool"
+    """Return the target (``"int16"``, ``"float32"``, ``"category"``, ``"bool"``...) or None."""
+    if stats.kind in ("bool", "boolean"):
+        return stats.kind
+    if stats.kind == "date":
+        return _DATETIME
     if stats.kind == "text":
         n = stats.n_distinct
         ok = n is not None and n <= max_categories and n < ratio * stats.nonnull
@@ -188,7 +209,12 @@ def _series_stats(s: pd.Series) -> _Stats:
     if kind == "object":
         if pd.api.types.infer_dtype(s, skipna=False) == "boolean":
             return _Stats("bool")
-        kind = "text" if pd.api.types.infer_dtype(s, skipna=True) == "string" else "other"
+        inferred = pd.api.types.infer_dtype(s, skipna=True)
+        if inferred == "boolean":  # bools and missing values
+            return _Stats("boolean")
+        if inferred == "date" and _only_dates(s):
+            return _Stats("date")
+        kind = "text" if inferred == "string" else "other"
     if kind == "text":
         stats = _Stats("text")
         stats.nonnull = int(s.count())
@@ -202,9 +228,14 @@ def _series_stats(s: pd.Series) -> _Stats:
     return stats
 
 
+def _only_dates(s: pd.Series) -> bool:
+    """True when every non-missing value is a ``datetime.date`` (not a ``datetime``)."""
+    return all(type(v) is datetime.date for v in s.dropna())
+
+
 def _pandas_target(target: str, masked: bool) -> str:
     """The pandas dtype for a target; masked (nullable) sources get the masked equivalent."""
-    if target in ("category", "bool") or not masked:
+    if target in ("category", "bool", "boolean", _DATETIME) or not masked:
         return target
     return target.capitalize() if target.startswith(("int", "float")) else "UInt" + target[4:]
 
@@ -308,7 +339,7 @@ def _estimate(col: pa.ChunkedArray, masked: bool) -> tuple[int, int]:
         k = max((len(d) for d in dictionaries), default=0)
         size = _text_bytes if _is_text(t.value_type) else (lambda d: d.nbytes)
         return n * _code_width(k), max((size(d) for d in dictionaries), default=0)
-    if pa.types.is_date32(t):
+    if pa.types.is_date(t):
         objects = _PY_OBJECT_BYTES["date"] * (n - nulls) + _PY_OBJECT_BYTES["none"] * nulls
         return 8 * n + objects, 0
     if pa.types.is_temporal(t):
@@ -335,6 +366,7 @@ class _ParquetColumn:
         self.field = field
         self.numpy_type = numpy_type
         self.masked = self.numpy_type in _MASKED
+        self.masked_after = self.masked
         t = field.type
         if pa.types.is_integer(t):
             # Without a masked dtype, pandas reads an integer column with nulls as float64:
@@ -367,19 +399,27 @@ class _ParquetColumn:
 
     def decide(self, ratio: float, max_categories: int) -> None:
         """Between the passes: choose the target and the output Arrow type."""
-        stats = self.stats
+        stats, t = self.stats, self.field.type
         if stats.kind == "text":
             stats.n_distinct = None if self.distinct is None else len(self.distinct)
         if stats.kind == "int" and stats.missing and not self.masked:
             stats.kind, stats.itemsize = "float", 8  # judged as the float64 pandas reads
+        # Columns pandas would read as Python objects (no pandas dtype recorded, or object).
+        as_objects = self.numpy_type in (None, "object")
+        if pa.types.is_boolean(t) and self.nulls and as_objects:
+            stats.kind = "boolean"  # pandas reads it as `boolean` through the metadata
+        elif pa.types.is_date(t) and as_objects:
+            stats.kind = "date"
         self.target = _decide(stats, ratio, max_categories)
         if self.target == "category":
             self.arrow_type = pa.dictionary(pa.int32(), pa.string())
             self.dictionary = pa.array(sorted(self.distinct or ()), pa.string())
             self.after[1] = _text_bytes(self.dictionary)
+        elif self.target == "boolean":
+            self.masked_after = True  # same Arrow data, another pandas dtype
         elif self.target is not None:
             self.arrow_type = pa.from_numpy_dtype(np.dtype(self.target))
-        else:
+        if self.target != "category":
             self.distinct = None
 
     def convert(self, col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -391,16 +431,44 @@ class _ParquetColumn:
             chunks = [pa.DictionaryArray.from_arrays(c, self.dictionary) for c in indices.chunks]
             self.after[0] += len(col) * _code_width(len(self.dictionary))
             return pa.chunked_array(chunks, self.arrow_type)
-        if self.target is not None:
+        if self.target is not None and col.type != self.arrow_type:
             col = pc.cast(col, self.arrow_type, safe=False)
-        self.after = _add_size(self.after, _estimate(col, self.masked))
+        self.after = _add_size(self.after, _estimate(col, self.masked_after))
         return col
+
+    def few_values(self) -> bool:
+        """Whether Parquet dictionary encoding pays for this column once converted.
+
+        Dictionary encoding is Parquet's default, but for columns of mostly distinct values
+        (ids, measurements, free text) it builds a dictionary per row group only to fall
+        back or to store a bigger file: it is kept for categories, dates and times, and
+        whole numbers within a range of 65,536 values.
+        """
+        t, stats = self.arrow_type, self.stats
+        if pa.types.is_dictionary(t) or pa.types.is_temporal(t):
+            return True
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            whole = stats.kind == "int" or stats.integral
+            known = stats.lo is not None and stats.hi is not None
+            return known and whole and stats.hi - stats.lo < 1 << 16
+        return False
 
     def new_numpy_type(self) -> str | None:
         """The ``numpy_type`` to record in the pandas metadata after conversion."""
         if self.target is None or self.target == "category":
             return self.numpy_type
         return _pandas_target(self.target, self.masked)
+
+    def metadata_entry(self, entry: dict) -> dict:
+        """Update a column entry of the pandas metadata for the conversion."""
+        if self.target == "category":
+            entry.update(pandas_type="categorical", numpy_type="int32")
+            entry["metadata"] = {"num_categories": len(self.dictionary), "ordered": False}
+        elif self.target == _DATETIME:
+            entry.update(pandas_type="datetime", numpy_type=_DATETIME, metadata=None)
+        else:
+            entry.update(pandas_type=self.target, numpy_type=self.new_numpy_type())
+        return entry
 
     def change(self) -> ColumnChange:
         """The report line for this column."""
@@ -423,22 +491,40 @@ def _pandas_metadata(schema: pa.Schema) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def _plain_metadata(schema: pa.Schema) -> dict:
+    """Pandas metadata for a file written without any: default index, columns as stored.
+
+    Only ``numpy_type`` matters to readers (it selects extension dtypes such as ``boolean``);
+    ``object`` leaves a column to the default conversion of its Arrow type.
+    """
+    columns = [
+        {"name": f.name, "field_name": f.name, "pandas_type": "object", "numpy_type": "object"}
+        for f in schema
+    ]
+    for entry in columns:
+        entry["metadata"] = None
+    return {
+        "index_columns": [],
+        "column_indexes": [],
+        "columns": columns,
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": pd.__version__,
+    }
+
+
 def _output_schema(schema: pa.Schema, columns: list[_ParquetColumn], meta: dict | None):
     fields = list(schema)
     for col in columns:
         fields[col.position] = col.field.with_type(col.arrow_type)
     metadata = dict(schema.metadata or {})
+    if meta is None and any(c.target == "boolean" for c in columns):
+        meta = _plain_metadata(schema)  # the only way to make pandas read `boolean`
     if meta is not None:
         by_name = {c.field.name: c for c in columns if c.target is not None}
         for entry in meta.get("columns", []):
             col = by_name.get(entry.get("field_name"))
-            if col is None:
-                continue
-            if col.target == "category":
-                entry.update(pandas_type="categorical", numpy_type="int32")
-                entry["metadata"] = {"num_categories": len(col.distinct or ()), "ordered": False}
-            else:
-                entry.update(pandas_type=col.target, numpy_type=col.new_numpy_type())
+            if col is not None:
+                col.metadata_entry(entry)
         metadata[b"pandas"] = json.dumps(meta).encode()
     return pa.schema(fields, metadata=metadata or None)
 
@@ -458,6 +544,131 @@ def open_parquet(path: Path) -> pq.ParquetFile:
         ) from error
 
 
+def _is_arrow_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_ARROW_MAGIC)) == _ARROW_MAGIC
+    except OSError:
+        return False  # open_parquet gives the message
+
+
+class _Groups:
+    """The source file read a group of rows at a time (Parquet: one row group)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open_parquet(path)
+        self.schema = self._file.schema_arrow
+        self.num_rows = self._file.metadata.num_rows
+        self.count = self._file.num_row_groups
+
+    def read(self, group: int) -> pa.Table:
+        return self._file.read_row_group(group)
+
+    def release(self) -> None:
+        """Let go of memory held for groups already read (nothing to do for Parquet)."""
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _ArrowGroups(_Groups):
+    """An Arrow IPC file, memory-mapped, read in slices of whole `ROW_GROUP_ROWS` blocks.
+
+    The table is a zero-copy view of the mapping. The pages touched count in this process's
+    resident memory until `release` tells the kernel they are not needed (they stay in the
+    page cache, and are mapped again if read again), so memory stays bounded by a group.
+    """
+
+    def __init__(self, path: Path) -> None:
+        try:
+            with open(path, "rb") as handle:
+                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
+            self._table = reader.read_all()
+        except (OSError, ValueError, pa.ArrowException) as error:
+            log.warning("Cannot open %s as an Arrow file: %s", path, error)
+            raise DataLoadError(
+                f"The file '{Path(path).name}' is not a readable Arrow file."
+            ) from error
+        self.schema = self._table.schema
+        self.num_rows = self._table.num_rows
+        row_bytes = max(1, len(self._map) // max(self.num_rows, 1))
+        self.rows = ROW_GROUP_ROWS * max(1, _IPC_GROUP_BYTES // (row_bytes * ROW_GROUP_ROWS))
+        self.count = -(-self.num_rows // self.rows)
+
+    def read(self, group: int) -> pa.Table:
+        return self._table.slice(group * self.rows, self.rows)
+
+    def release(self) -> None:
+        if hasattr(mmap, "MADV_DONTNEED") and len(self._map):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def close(self) -> None:
+        self._table = None
+        try:
+            self._map.close()
+        except BufferError:  # an Arrow object still views the mapping: unmapped when freed
+            log.debug("Arrow file mapping still in use, left to the garbage collector")
+
+
+def _open_groups(path: Path) -> _Groups:
+    return _ArrowGroups(path) if _is_arrow_file(path) else _Groups(path)
+
+
+def _background(items: Iterator, depth: int = 1) -> Iterator:
+    """Yield ``items`` made by a background thread, so making them overlaps their use.
+
+    Arrow releases the GIL while it converts and while Parquet encodes, so on two cores
+    converting the next group hides behind writing this one. Closing stops the thread.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put(item)
+            slots.put(end)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, name="optimize-converter", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slots.get(timeout=0.05)
+        thread.join()
+
+
+def _write_row_groups(writer: pq.ParquetWriter, tables: Iterator[pa.Table]) -> None:
+    """Write ``tables`` as row groups of exactly `ROW_GROUP_ROWS` rows (the last: the rest)."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for table in tables:
+        pending.append(table)
+        rows += table.num_rows
+        if rows < ROW_GROUP_ROWS:
+            continue
+        joined = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+        full = rows - rows % ROW_GROUP_ROWS
+        writer.write_table(joined.slice(0, full), row_group_size=ROW_GROUP_ROWS)
+        rows -= full
+        pending = [joined.slice(full)] if rows else []
+        del joined
+    if rows:
+        writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+
+
 def optimize_parquet(
     src: Path,
     dest: Path,
@@ -466,21 +677,26 @@ def optimize_parquet(
     max_categories: int = MAX_CATEGORIES,
     progress: Callable[[int, int], None] | None = None,
 ) -> OptimizationReport:
-    """Rewrite a Parquet file with smaller column types, one row group at a time.
+    """Rewrite a Parquet (or Arrow IPC) file with smaller column types, a group at a time.
 
-    Pass 1 reads each row group to gather per-column statistics; pass 2 converts and writes
-    each row group to ``dest`` (through a temporary file, so ``dest`` may equal ``src``).
-    Memory is bounded by one row group plus, per text column, its distinct values while they
-    can still make a category.
+    Pass 1 reads each group of rows to gather per-column statistics; pass 2 converts each
+    group (in a background thread) and writes it to ``dest`` (through a temporary file, so
+    ``dest`` may equal ``src``) in row groups of `ROW_GROUP_ROWS` rows. Memory is bounded by
+    a few groups plus, per text column, its distinct values while they can still make a
+    category. A group is a row group of a Parquet source, or about 16 MB of an Arrow IPC
+    source (detected by its ``ARROW1`` magic bytes, read memory-mapped; see
+    :func:`dashboard.ingest.ingest_to_arrow`).
 
     Args:
-        src: Parquet file to read.
-        dest: Parquet file to write; pandas reads it back with ``int8``.. / ``uint8``..,
-            ``float32``, ``category`` (from ``dictionary<int32, string>``) dtypes.
+        src: Parquet or Arrow IPC file to read.
+        dest: Parquet file to write (snappy); pandas reads it back with ``int8``.. /
+            ``uint8``.., ``float32``, ``category`` (from ``dictionary<int32, string>``),
+            ``boolean`` (bools with nulls, through the pandas metadata) and
+            ``datetime64[ms]`` (from dates) dtypes.
         category_max_unique_ratio: As in `optimize_frame`.
         max_categories: As in `optimize_frame`.
-        progress: Called as ``progress(done, total)`` after each row group of each pass,
-            with ``total`` twice the number of row groups.
+        progress: Called as ``progress(done, total)`` after each group of each pass,
+            with ``total`` twice the number of groups.
 
     Returns:
         The report; byte figures estimate pandas' ``memory_usage(deep=True)`` of each column
@@ -488,12 +704,33 @@ def optimize_parquet(
 
     Raises:
         InvalidParameter: The ratio is not in (0, 1].
-        DataLoadError: ``src`` is not a readable Parquet file.
+        DataLoadError: ``src`` is not a readable Parquet or Arrow file.
     """
     _check_ratio(category_max_unique_ratio)
     src, dest = Path(src), Path(dest)
-    pf = open_parquet(src)
-    schema = pf.schema_arrow
+    groups = _open_groups(src)
+    try:
+        report = _optimize_groups(groups, dest, category_max_unique_ratio, max_categories, progress)
+    finally:
+        groups.close()
+    log.info(
+        "optimize_parquet %s: %d groups, %d -> %d bytes (estimated in pandas)",
+        src.name,
+        groups.count,
+        report.bytes_before,
+        report.bytes_after,
+    )
+    return report
+
+
+def _optimize_groups(
+    groups: _Groups,
+    dest: Path,
+    ratio: float,
+    max_categories: int,
+    progress: Callable[[int, int], None] | None,
+) -> OptimizationReport:
+    schema = groups.schema
     meta = _pandas_metadata(schema)
     index_names = {c for c in (meta or {}).get("index_columns", []) if isinstance(c, str)}
     numpy_types = {
@@ -504,44 +741,52 @@ def optimize_parquet(
         for i, field in enumerate(schema)
         if field.name not in index_names
     ]
-    n_groups = pf.num_row_groups
-    distinct_limit = min(category_max_unique_ratio * pf.metadata.num_rows, max_categories + 1)
+    n_groups = groups.count
+    distinct_limit = min(ratio * groups.num_rows, max_categories + 1)
     for group in range(n_groups):
-        table = pf.read_row_group(group)
+        table = groups.read(group)
         for col in columns:
             col.observe(table.column(col.position), distinct_limit)
         del table
+        groups.release()
         if progress is not None:
             progress(group + 1, 2 * n_groups)
     for col in columns:
-        col.decide(category_max_unique_ratio, max_categories)
+        col.decide(ratio, max_categories)
     out_schema = _output_schema(schema, columns, meta)
     converters = {col.position: col for col in columns}
+    dictionary = [
+        f.name
+        for i, f in enumerate(out_schema)
+        if i not in converters or converters[i].few_values()
+    ]
+
+    def converted() -> Iterator[pa.Table]:
+        for group in range(n_groups):
+            table = groups.read(group)
+            arrays = [
+                converters[i].convert(table.column(i)) if i in converters else table.column(i)
+                for i in range(table.num_columns)
+            ]
+            del table
+            yield pa.Table.from_arrays(arrays, schema=out_schema)
+
+    def written(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for group, table in enumerate(tables):
+            yield table
+            groups.release()
+            if progress is not None:
+                progress(n_groups + group + 1, 2 * n_groups)
+
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
-        with pq.ParquetWriter(tmp, out_schema) as writer:
-            for group in range(n_groups):
-                table = pf.read_row_group(group)
-                arrays = [
-                    converters[i].convert(table.column(i)) if i in converters else table.column(i)
-                    for i in range(table.num_columns)
-                ]
-                rows = table.num_rows
-                del table
-                out = pa.Table.from_arrays(arrays, schema=out_schema)
-                writer.write_table(out, row_group_size=max(rows, 1))
-                if progress is not None:
-                    progress(n_groups + group + 1, 2 * n_groups)
+        with (
+            pq.ParquetWriter(tmp, out_schema, use_dictionary=dictionary) as writer,
+            contextlib.closing(_background(converted())) as tables,
+        ):
+            _write_row_groups(writer, written(tables))
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    report = _report([col.change() for col in columns])
-    log.info(
-        "optimize_parquet %s: %d row groups, %d -> %d bytes (estimated in pandas)",
-        src.name,
-        n_groups,
-        report.bytes_before,
-        report.bytes_after,
-    )
-    return report
+    return _report([col.change() for col in columns])

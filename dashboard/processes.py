@@ -11,8 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from diskcache import Cache
-
+from dashboard._cache import Cache
 from dashboard.slots import process_alive
 
 _KEY = "web-processes"

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from diskcache import Cache
 
+from dashboard._cache import Cache
 from dashboard.errors import InvalidParameter
 
 HOLD_KEY = "selftest-hold"

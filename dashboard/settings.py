@@ -99,7 +99,7 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("DI_DATA_DIR") or REPO_ROOT / ".data").resolve()
         cache_dir = Path(env.get("DI_CACHE_DIR") or data_dir / "jobs").resolve()
-        environment = env.get("DI_ENV", "production").strip().lower()
+        environment = (env.get("DI_ENV") or "production").strip().lower()
         if environment not in ("production", "development"):
             raise ConfigError("DI_ENV must be 'production' or 'development'.")
         secret = env.get("DI_SECRET_KEY", "")
@@ -132,7 +132,7 @@ class Settings:
             disk_quota_mb=_int(env, "DI_DISK_QUOTA_MB", 10_240),
             max_concurrent_jobs=_int(env, "DI_MAX_CONCURRENT_JOBS", 1),
             job_memory_limit_mb=_int(env, "DI_JOB_MEMORY_LIMIT_MB", 0),
-            enable_test_jobs=env.get("DI_ENABLE_TEST_JOBS", "").strip() in ("1", "true", "yes"),
+            enable_test_jobs=_bool(env, "DI_ENABLE_TEST_JOBS"),
             secret_key=secret,
             environment=environment,
         )
@@ -156,8 +156,13 @@ class Settings:
             "DI_MAX_CONCURRENT_JOBS": self.max_concurrent_jobs,
         }
         for name, value in positive.items():
-            if value <= 0:
+            if not value > 0:  # also refuses NaN
                 raise ConfigError(f"{name} must be positive, got {value}.")
+        if self.sample_rows >= self.sample_threshold_rows:
+            raise ConfigError(
+                f"DI_SAMPLE_ROWS ({self.sample_rows:,}) must be smaller than "
+                f"DI_SAMPLE_THRESHOLD_ROWS ({self.sample_threshold_rows:,})."
+            )
         if self.job_memory_limit_mb < 0:
             raise ConfigError("DI_JOB_MEMORY_LIMIT_MB must be 0 (automatic) or positive.")
         if not 0 < self.category_max_unique_ratio <= 1:
@@ -182,3 +187,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}.")

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from diskcache import Cache
+
+from dashboard._cache import Cache
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from diskcache import Cache, Timeout
+from diskcache import Timeout
 
+from dashboard._cache import Cache
 from dashboard.errors import AccessDenied, DataLoadError, InvalidParameter, ItemNotFound
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class DatasetStore:
         *,
         meta: dict | None = None,
         protected: bool | None = None,
-        row_group_rows: int = 65_536,
+        row_group_rows: int = 8_192,
     ) -> ItemInfo:
         """Store ``df`` under ``name`` in ``session``, replacing any previous item.
 
@@ -383,6 +384,10 @@ class DatasetStore:
                 table = pf.schema_arrow.empty_table()
                 table = table.select(columns) if columns is not None else table
         df = _to_frame(table, columns)
+        del table
+        # The web process reads pages here: give Arrow's buffers back to the OS at once
+        # instead of letting the allocator keep them (a worker would grow by tens of MB).
+        pa.default_memory_pool().release_unused()
         df.index = pd.RangeIndex(start, start + len(df))
         return df
 

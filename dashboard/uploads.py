@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from diskcache import Cache
-
+from dashboard._cache import Cache
 from dashboard.errors import AccessDenied, DataLoadError, InvalidParameter, ItemNotFound
 
 log = logging.getLogger(__name__)

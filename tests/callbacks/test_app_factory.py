@@ -108,11 +108,6 @@ def test_app006_index_page_is_styled_without_internet(make_app):
     assert not re.findall(r'<script[^>]+src="(?:https?:)?//', page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py: assets_ignore=r'vendor/.*' is matched by Dash against file names only, "
-    "so assets/vendor/bootstrap.min.css is linked a second time, after assets/app.css",
-)
 def test_app007_bootstrap_is_linked_once_before_the_app_stylesheet(make_app):
     page = make_app().server.test_client().get("/").data.decode()
     stylesheets = [

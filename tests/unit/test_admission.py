@@ -65,11 +65,11 @@ def test_adm005_basket_matrix_and_extra():
         extra={"transactions": 20_000, "items": 5_000},
     )
     assert big > base + 300
-    assert estimate_job("test", rows=0, extra={"columns": 1, "extra_mb": 50}) == 50
+    assert estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50}) == 50
 
 
 def test_adm006_every_kind_documented():
-    assert set(KIND_FACTORS) == {"ingest", "profile", "ml", "rfm", "basket", "test"}
+    assert set(KIND_FACTORS) == {"ingest", "profile", "ml", "rfm", "basket", "selftest"}
     assert set(KIND_OVERHEAD_MB) == set(KIND_FACTORS)
     with pytest.raises(ValueError, match="Unknown job kind"):
         estimate_job("nope", rows=1, extra={"columns": 1})

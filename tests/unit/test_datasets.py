@@ -248,3 +248,30 @@ def test_ds015_progress_reports_each_step(store, small_settings, tmp_path):
         "Optimizing memory",
         "Sampling",
     ]
+
+
+def test_ds_load_goes_through_arrow_and_keeps_dates_and_gappy_flags(
+    store, small_settings, tmp_path
+):
+    rows = 120
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "day": [f"2024-03-{1 + i % 28:02d}" for i in range(rows)],
+            "flag": np.where(np.arange(rows) % 4 == 0, None, np.arange(rows) % 2 == 0),
+        }
+    )
+    path = tmp_path / "typed.csv"
+    frame.to_csv(path, index=False)
+    active = load(store, small_settings, path)
+    full = store.read_frame(SESSION, active.full_key)
+    assert (str(full["day"].dtype), str(full["flag"].dtype)) == ("datetime64[ms]", "boolean")
+    assert full["day"].iloc[0] == pd.Timestamp("2024-03-01")
+    assert full["flag"].isna().tolist() == [i % 4 == 0 for i in range(rows)]
+    assert full["flag"].iloc[1:4].tolist() == [False, True, False]
+    report = store.info(SESSION, active.data_key).meta["report"]
+    changed = {c["column"]: c["dtype_after"] for c in report["columns"]}
+    assert changed["day"] == "datetime64[ms]" and changed["flag"] == "boolean"
+    sample = store.read_frame(SESSION, active.data_key)
+    assert sample.dtypes.to_dict() == full.dtypes.to_dict()
+    assert scratch_files(store) == []

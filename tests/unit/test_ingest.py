@@ -15,9 +15,11 @@ from dashboard.ingest import (
     IngestResult,
     detect_format,
     excel_sheets,
+    ingest_to_arrow,
     ingest_to_parquet,
     load_table,
 )
+from dashboard.optimize import optimize_parquet
 
 # Traces of internals that must never reach a user-facing message.
 JUNK = re.compile(r"Traceback|Error:|Exception|Arrow|pyarrow|openpyxl|zipfile|errno|\bline \d+")
@@ -345,3 +347,77 @@ def test_in111_damaged_parquet(tmp_path):
     data = (tmp_path / "ok.parquet").read_bytes()
     path = write(tmp_path, "bad.parquet", data[: len(data) // 2])
     assert_load_error(path, "damaged or unsupported Parquet file")
+
+
+def read_arrow(path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def both_outputs(tmp_path, path, **kwargs) -> tuple[IngestResult, pa.Table, pa.Table]:
+    """Ingest ``path`` to Parquet and to Arrow IPC; return the result and both tables."""
+    parquet, arrow = tmp_path / "out.parquet", tmp_path / "out.arrow"
+    result = ingest_to_parquet(path, parquet, **kwargs)
+    assert ingest_to_arrow(path, arrow, **kwargs) == result
+    assert arrow.read_bytes()[:6] == b"ARROW1"
+    return result, pq.read_table(parquet), read_arrow(arrow)
+
+
+def test_in018_arrow_output_holds_the_same_table(tmp_path):
+    lines = ["id,day,flag,amount,code"]
+    lines += [
+        f"{i},2024-01-{1 + i % 28:02d},{'true' if i % 3 else ''},{i / 4},c{i}" for i in range(3000)
+    ]
+    path = write(tmp_path, "table.csv", "\n".join(lines) + "\n")
+    calls = []
+    result, parquet, arrow = both_outputs(
+        tmp_path, path, block_size=8192, progress=lambda done, total: calls.append((done, total))
+    )
+    assert result.rows == 3000 == arrow.num_rows
+    assert arrow.equals(parquet)
+    assert arrow.schema.field("day").type == pa.date32()
+    assert arrow.schema.field("flag").type == pa.bool_()
+    assert calls[-1] == (path.stat().st_size, path.stat().st_size)
+    # The optimizer reads the Arrow file memory-mapped and writes the same Parquet file.
+    optimize_parquet(tmp_path / "out.arrow", tmp_path / "a.parquet")
+    optimize_parquet(tmp_path / "out.parquet", tmp_path / "p.parquet")
+    a, p = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "p.parquet")
+    pd.testing.assert_frame_equal(a, p)
+    assert (str(a["day"].dtype), str(a["flag"].dtype)) == ("datetime64[ms]", "boolean")
+
+
+def test_in019_arrow_output_of_excel_and_parquet(tmp_path):
+    book = tmp_path / "book.xlsx"
+    make_xlsx(book, {"S": [["n", "x"]] + [[i, f"v{i}"] for i in range(300)] + [[1.5, 7]]})
+    result, parquet, arrow = both_outputs(tmp_path, book, block_size=4096)
+    assert result.rows == 301 and arrow.equals(parquet)
+
+    table = pa.table({"k": pa.array([1, 2, 3]), "t": pa.array(["u", None, "w"])})
+    pq.write_table(table, tmp_path / "in.parquet")
+    _, parquet, arrow = both_outputs(tmp_path, tmp_path / "in.parquet")
+    assert arrow.equals(parquet) and arrow.column("t").to_pylist() == ["u", None, "w"]
+
+
+def test_in020_parquet_with_changing_dictionaries_stays_parquet(tmp_path):
+    # The row groups carry different dictionaries, which an Arrow IPC file cannot hold.
+    first = pa.array(["a", "b"] * 50).dictionary_encode()
+    second = pa.array(["c", "d"] * 50).dictionary_encode()
+    table = pa.table({"k": pa.chunked_array([first, second]), "x": pa.array(range(200))})
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=100)
+    dest = tmp_path / "out.arrow"
+    result = ingest_to_arrow(tmp_path / "in.parquet", dest, block_size=1024)
+    assert result.rows == 200
+    assert dest.read_bytes()[:4] == b"PAR1"
+    optimize_parquet(dest, tmp_path / "final.parquet")
+    df = pd.read_parquet(tmp_path / "final.parquet")
+    assert df["k"].astype(str).tolist() == ["a", "b"] * 50 + ["c", "d"] * 50
+
+
+def test_in021_arrow_output_errors(tmp_path):
+    path = write(tmp_path, "ragged.csv", "a,b\n1,2\n3,4,5\n")
+    dest = tmp_path / "failed.arrow"
+    with pytest.raises(DataLoadError, match="ragged.csv has a row with 3 values"):
+        ingest_to_arrow(path, dest)
+    assert not dest.exists()
+    with pytest.raises(ValueError, match="output"):
+        ingest_to_parquet(path, tmp_path / "x", output="feather")

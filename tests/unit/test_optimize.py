@@ -1,3 +1,4 @@
+import datetime
 import json
 
 import numpy as np
@@ -7,13 +8,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard.errors import DataLoadError, InvalidParameter
-from dashboard.optimize import OptimizationReport, optimize_frame, optimize_parquet
+from dashboard.optimize import (
+    ROW_GROUP_ROWS,
+    OptimizationReport,
+    optimize_frame,
+    optimize_parquet,
+)
 
 
 def assert_same_values(before: pd.DataFrame, after: pd.DataFrame) -> None:
     """Every value is unchanged, exactly (no float tolerance); categories compare as values.
 
-    Missing values compare equal whatever their spelling (None, NaN, NA).
+    Missing values compare equal whatever their spelling (None, NaN, NA, NaT); a
+    ``datetime.date`` equals the midnight timestamp of its day (nothing else does).
     """
     assert before.columns.equals(after.columns)
     assert before.index.equals(after.index)
@@ -23,7 +30,13 @@ def assert_same_values(before: pd.DataFrame, after: pd.DataFrame) -> None:
         missing = pd.isna(left)
         assert (missing == pd.isna(right)).all(), before.columns[i]
         pairs = zip(left[~missing], right[~missing], strict=True)
-        assert all(a == b for a, b in pairs), before.columns[i]
+        assert all(_same(a, b) for a, b in pairs), before.columns[i]
+
+
+def _same(a, b) -> bool:
+    if type(a) is datetime.date and isinstance(b, pd.Timestamp):
+        return pd.Timestamp(a) == b  # a date held in a datetime64 column
+    return a == b
 
 
 def optimized_dtype(values, dtype=None, **kwargs) -> str:
@@ -52,6 +65,10 @@ def mixed_frame(n: int = 2_000) -> pd.DataFrame:
             "maybe": pd.Series([True, None] * (n // 2), dtype=object),
             "score": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 50, n)), "Int64"),
             "when": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "day": pd.Series(
+                [datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 400) for i in range(n)],
+                dtype=object,
+            ).where(rng.random(n) >= 0.05),
         }
     )
 
@@ -129,7 +146,9 @@ def test_opt006_category_needs_two_rows_and_respects_limits():
 
 def test_opt007_object_columns_of_bools():
     assert optimized_dtype([True, False, True], object) == "bool"
-    assert optimized_dtype([True, None, False], object) == "object"
+    assert optimized_dtype([True, None, False], object) == "boolean"
+    assert optimized_dtype([True, np.nan, pd.NA], object) == "boolean"
+    assert optimized_dtype([None, None], object) == "object"
     assert optimized_dtype([1, 0, 1], object) == "object"
     assert optimized_dtype([True, False], "bool") == "bool"
     assert optimized_dtype(["a", 1, "a", "a"], object) == "object"
@@ -154,9 +173,10 @@ def test_opt008_values_unchanged_and_input_untouched():
         "code": "str",
         "level": "category",
         "flag": "bool",
-        "maybe": "object",
+        "maybe": "boolean",
         "score": "Int8",
         "when": "datetime64[us]",
+        "day": "datetime64[ms]",
     }
 
 
@@ -198,7 +218,8 @@ def test_opt011_parquet_matches_frame_decisions(tmp_path):
     assert [(c.dtype_before, c.dtype_after) for c in report.columns] == [
         (c.dtype_before, c.dtype_after) for c in frame_report.columns
     ]
-    assert pq.ParquetFile(dest).num_row_groups == 5
+    # Output row groups hold ROW_GROUP_ROWS rows whatever the source's row groups.
+    assert pq.ParquetFile(dest).num_row_groups == 1
 
 
 def test_opt012_parquet_size_estimate_within_15_percent(tmp_path):
@@ -256,3 +277,116 @@ def test_opt016_value_helper_catches_float32_rounding():
     with pytest.raises(AssertionError):
         assert_same_values(before, before.astype("float32"))
     assert_same_values(before, before.astype("float64"))
+
+
+def test_opt017_frame_dates_and_nullable_bools():
+    day = datetime.date(2024, 2, 29)
+    before = pd.DataFrame(
+        {
+            "day": pd.Series([day, None, datetime.date(1, 1, 1), np.nan], dtype=object),
+            "flag": pd.Series([True, None, False, np.nan], dtype=object),
+            "stamp": pd.Series([day, datetime.datetime(2024, 1, 1, 3), None, day], dtype=object),
+        }
+    )
+    after, report = optimize_frame(before)
+    assert_same_values(before, after)
+    assert after.dtypes.astype(str).to_dict() == {
+        "day": "datetime64[ms]",
+        "flag": "boolean",
+        "stamp": "object",  # a datetime among the dates: not only dates, left alone
+    }
+    assert after["day"].iloc[0] == pd.Timestamp("2024-02-29")
+    assert after["day"].isna().tolist() == [False, True, False, True]
+    assert after["flag"].tolist() == [True, pd.NA, False, pd.NA]
+    changed = {c.column: (c.dtype_before, c.dtype_after) for c in report.changed}
+    assert changed == {"day": ("object", "datetime64[ms]"), "flag": ("object", "boolean")}
+    assert all(c.bytes_after < c.bytes_before for c in report.changed)
+
+
+def ingest_like_table(n: int) -> pa.Table:
+    """A table as ingest writes it: no pandas metadata, dates as date32, bools with nulls."""
+    rng = np.random.default_rng(3)
+    days = rng.integers(0, 3_000, n).astype("datetime64[D]").astype(object)
+    day_gaps = rng.random(n) < 0.1
+    flag_gaps = rng.random(n) < 0.2
+    return pa.table(
+        {
+            "id": pa.array(np.arange(n)),
+            "day": pa.array(days, pa.date32(), mask=day_gaps),
+            "full_day": pa.array(days, pa.date32()),
+            "flag": pa.array(rng.random(n) < 0.5, mask=flag_gaps),
+            "solid": pa.array(rng.random(n) < 0.5),
+            "colour": pa.array(rng.choice(["red", "green", "blue"], n)),
+        }
+    )
+
+
+def write_arrow(table: pa.Table, path, chunk: int) -> None:
+    with pa.ipc.new_file(str(path), table.schema) as writer:
+        writer.write_table(table, max_chunksize=chunk)
+
+
+EXPECTED_DTYPES = {
+    "id": "int16",
+    "day": "datetime64[ms]",
+    "full_day": "datetime64[ms]",
+    "flag": "boolean",
+    "solid": "bool",
+    "colour": "category",
+}
+
+
+@pytest.mark.parametrize("kind", ["parquet", "arrow"])
+def test_opt018_dates_and_nullable_bools_from_files(tmp_path, kind):
+    n = 20_000
+    table = ingest_like_table(n)
+    src, dest = tmp_path / f"src.{kind}", tmp_path / "dest.parquet"
+    if kind == "parquet":
+        pq.write_table(table, src, row_group_size=3_000)
+    else:
+        write_arrow(table, src, chunk=3_000)
+    calls = []
+    report = optimize_parquet(src, dest, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1][0] == calls[-1][1] and len(calls) == calls[-1][1]
+
+    source = table.to_pandas()  # dates as datetime.date objects, bools with nulls as objects
+    result = pd.read_parquet(dest)
+    assert result.dtypes.astype(str).to_dict() == EXPECTED_DTYPES
+    assert isinstance(result.index, pd.RangeIndex) and list(result.columns) == table.column_names
+    assert_same_values(source, result)
+    in_memory, _ = optimize_frame(source)
+    pd.testing.assert_frame_equal(result, in_memory)
+
+    changed = {c.column: (c.dtype_before, c.dtype_after) for c in report.changed}
+    assert changed["day"] == ("object", "datetime64[ms]")
+    assert changed["full_day"] == ("object", "datetime64[ms]")
+    assert changed["flag"] == ("object", "boolean")
+    assert "solid" not in changed
+    assert report.bytes_before == pytest.approx(source.memory_usage(deep=True).sum(), rel=0.15)
+    assert report.bytes_after == pytest.approx(result.memory_usage(deep=True).sum(), rel=0.15)
+
+    metadata = pq.ParquetFile(dest).metadata
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sizes == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, n - 2 * ROW_GROUP_ROWS]
+
+
+def test_opt019_arrow_source_keeps_pandas_metadata_and_equals_parquet_source(tmp_path):
+    df = mixed_frame(3_000)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    write_arrow(table, tmp_path / "src.arrow", chunk=1_000)
+    df.to_parquet(tmp_path / "src.parquet", row_group_size=1_000, index=False)
+    from_arrow = optimize_parquet(tmp_path / "src.arrow", tmp_path / "a.parquet")
+    from_parquet = optimize_parquet(tmp_path / "src.parquet", tmp_path / "p.parquet")
+    assert from_arrow == from_parquet
+    a, p = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "p.parquet")
+    pd.testing.assert_frame_equal(a, p)
+    assert str(a["maybe"].dtype) == "boolean" and str(a["day"].dtype) == "datetime64[ms]"
+    assert_same_values(df, a)
+
+
+def test_opt020_damaged_arrow_file_is_a_load_error(tmp_path):
+    bad = tmp_path / "bad.arrow"
+    bad.write_bytes(b"ARROW1\x00\x00 not really")
+    with pytest.raises(DataLoadError, match="bad.arrow.*not a readable"):
+        optimize_parquet(bad, tmp_path / "out.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.arrow"]

@@ -1,4 +1,5 @@
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ def test_set001_defaults():
     assert s.category_max_unique_ratio == 0.5
     assert s.session_ttl_hours == 24.0
     assert s.disk_quota_mb == 10_240
+    assert s.max_concurrent_jobs == 1
+    assert s.job_memory_limit_mb == 0
+    assert s.enable_test_jobs is False
     assert s.environment == "production"
     assert s.secret_key == "a-long-shared-secret"
     assert (s.store_dir, s.upload_dir, s.view_cache_dir) == (
@@ -52,6 +56,9 @@ def test_set002_every_variable_is_read(tmp_path):
         "DI_CATEGORY_MAX_UNIQUE_RATIO": "0.25",
         "DI_SESSION_TTL_HOURS": "1.5",
         "DI_DISK_QUOTA_MB": "300",
+        "DI_MAX_CONCURRENT_JOBS": "3",
+        "DI_JOB_MEMORY_LIMIT_MB": "256",
+        "DI_ENABLE_TEST_JOBS": "1",
     }
     s = Settings.from_env(env)
     assert s == Settings(
@@ -65,9 +72,17 @@ def test_set002_every_variable_is_read(tmp_path):
         category_max_unique_ratio=0.25,
         session_ttl_hours=1.5,
         disk_quota_mb=300,
+        max_concurrent_jobs=3,
+        job_memory_limit_mb=256,
+        enable_test_jobs=True,
         secret_key="k",
         environment="development",
     )
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("true", True), ("0", False)])
+def test_set002b_test_jobs_switch(raw, expected):
+    assert Settings.from_env({**SECRET, "DI_ENABLE_TEST_JOBS": raw}).enable_test_jobs is expected
 
 
 def test_set003_relative_data_dir_is_made_absolute(tmp_path, monkeypatch):
@@ -96,6 +111,12 @@ def test_set004_empty_values_mean_default():
         ("DI_CATEGORY_MAX_UNIQUE_RATIO", "1.5", "DI_CATEGORY_MAX_UNIQUE_RATIO must be in (0, 1]."),
         ("DI_CATEGORY_MAX_UNIQUE_RATIO", "0", "DI_CATEGORY_MAX_UNIQUE_RATIO must be in (0, 1]."),
         ("DI_CATEGORY_MAX_UNIQUE_RATIO", "nan", "DI_CATEGORY_MAX_UNIQUE_RATIO must be in (0, 1]."),
+        ("DI_MAX_CONCURRENT_JOBS", "0", "DI_MAX_CONCURRENT_JOBS must be positive, got 0."),
+        (
+            "DI_JOB_MEMORY_LIMIT_MB",
+            "-1",
+            "DI_JOB_MEMORY_LIMIT_MB must be 0 (automatic) or positive",
+        ),
         ("DI_ENV", "staging", "DI_ENV must be 'production' or 'development'."),
     ],
 )
@@ -106,11 +127,6 @@ def test_set005_bad_values_are_refused_with_a_readable_message(name, value, mess
     assert "Traceback" not in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate() compares with `<= 0`, which is False for NaN, so "
-    "DI_SESSION_TTL_HOURS=nan is accepted and every session counts as idle",
-)
 def test_set006_nan_session_ttl_is_refused():
     with pytest.raises(ConfigError, match="DI_SESSION_TTL_HOURS"):
         Settings.from_env({**SECRET, "DI_SESSION_TTL_HOURS": "nan"})
@@ -164,12 +180,16 @@ def test_set013_with_overrides_returns_a_changed_copy(settings):
     assert smaller.data_dir == settings.data_dir
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate() does not check that DI_SAMPLE_ROWS is below DI_SAMPLE_THRESHOLD_ROWS; "
-    "a file between the two is then 'sampled' to all of its rows and stored twice",
-)
 def test_set014_sample_size_above_the_threshold_is_refused():
     env = {**SECRET, "DI_SAMPLE_THRESHOLD_ROWS": "1000", "DI_SAMPLE_ROWS": "5000"}
     with pytest.raises(ConfigError, match="DI_SAMPLE_ROWS"):
         Settings.from_env(env)
+
+
+def test_set015_every_variable_is_documented_in_the_readme():
+    source = Path(settings_module.__file__).read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    read = set(re.findall(r'"(DI_[A-Z_]+)"', source))
+    documented = set(re.findall(r"^\| `(DI_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    assert len(read) >= 12
+    assert read - documented == set()
