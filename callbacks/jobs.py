@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import psutil
 from dash import Input, Output, State, no_update
 
+from callbacks.actions import button_action
 from callbacks.runner import JobFailed, run_job
 from components.ids import Shell as IDS
 from components.shell import BANNER_HIDDEN, BANNER_SHOWN
@@ -271,15 +272,11 @@ def register(app, services) -> None:
         State(IDS.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def cancel(clicks, session_id):
-        if not clicks:
-            return no_update
+    @button_action(services)
+    def cancel(session):
         # Dash's own cancel stops the job it launched from this page; this one also stops
         # a job this page re-attached to after a reload.
-        try:
-            cancel_active(services, session_id)
-        except AccessDenied as err:
-            return alert(str(err))
+        cancel_active(services, session)
         return alert(CANCELLED, color="secondary")
 
     @app.callback(

@@ -6,6 +6,7 @@ import logging
 
 from dash import Input, Output, State, ctx, html, no_update
 
+from callbacks.actions import button_action
 from callbacks.jobs import cancel_active
 from components.ids import Shell
 from components.ids import System as IDS
@@ -192,13 +193,8 @@ def register(app, services) -> None:
         State(Shell.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def cleanup(clicks, session_id):
-        if not clicks:  # Dash also calls this when the page is inserted
-            return no_update
-        try:
-            session = services.signer.verify(session_id)
-        except AccessDenied as err:
-            return alert(str(err))
+    @button_action(services)
+    def cleanup(session):
         return alert(cleanup_session(services, session), color="info")
 
     @app.callback(
@@ -209,13 +205,9 @@ def register(app, services) -> None:
         State(Shell.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def unlock(clicks, session_id):
-        if not clicks:
-            return no_update, no_update, no_update
-        try:
-            return emergency_unlock(services, session_id)
-        except AccessDenied as err:
-            return no_update, alert(str(err)), "d-none"
+    @button_action(services, outputs=3, message_at=1)
+    def unlock(session):
+        return emergency_unlock(services, session)
 
     @app.callback(
         Output(IDS.NOTE, "children", allow_duplicate=True),
@@ -223,13 +215,9 @@ def register(app, services) -> None:
         State(Shell.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def cancel_job(clicks, session_id):
-        if not clicks:
-            return no_update
-        try:
-            record = cancel_active(services, session_id)
-        except AccessDenied as err:
-            return alert(str(err))
+    @button_action(services)
+    def cancel_job(session):
+        record = cancel_active(services, session)
         if record is None:
             return alert("No job was running.", color="info")
         return alert("The job was cancelled.", color="secondary")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
@@ -61,3 +63,26 @@ def kill_leftover_jobs():
             proc.kill()
         except psutil.Error:
             pass
+
+
+@pytest.fixture
+def services(make_app):
+    """Services of an app with the self-test job kind and no practical job memory limit."""
+    return make_app(enable_test_jobs=True, job_memory_limit_mb=100_000).services
+
+
+@pytest.fixture
+def session(services):
+    """A valid signed session id."""
+    return services.signer.new()
+
+
+@pytest.fixture
+def sleeper():
+    """A real child process that sleeps (a stand-in for a job process to kill or watch)."""
+    proc = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,), daemon=True)
+    proc.start()
+    yield proc
+    if proc.is_alive():
+        proc.kill()
+    proc.join()

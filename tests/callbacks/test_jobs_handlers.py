@@ -32,26 +32,6 @@ INVALID_SESSION = "Your session is not valid any more. Reload the page to start 
 IDLE = (False, BANNER_HIDDEN, "", 0, "", True, None, SLOW_POLL_MS)
 
 
-@pytest.fixture
-def services(make_app):
-    return make_app(enable_test_jobs=True, job_memory_limit_mb=100_000).services
-
-
-@pytest.fixture
-def session(services):
-    return services.signer.new()
-
-
-@pytest.fixture
-def sleeper():
-    proc = FORK.Process(target=time.sleep, args=(30,), daemon=True)
-    proc.start()
-    yield proc
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-
-
 def running_job(services, session, pid, kind="selftest", summary="Training Random Forest"):
     record = services.jobs.create(session, kind, summary)
     services.jobs.start(record.job_id, pid)

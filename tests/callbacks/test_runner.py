@@ -19,26 +19,6 @@ from dashboard.selftest import run_selftest
 FORK = multiprocessing.get_context("fork")
 
 
-@pytest.fixture
-def services(make_app):
-    return make_app(enable_test_jobs=True, job_memory_limit_mb=100_000).services
-
-
-@pytest.fixture
-def session(services):
-    return services.signer.new()
-
-
-@pytest.fixture
-def sleeper():
-    proc = FORK.Process(target=time.sleep, args=(30,), daemon=True)
-    proc.start()
-    yield proc
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-
-
 def selftest_body(steps=3):
     return lambda progress: run_selftest(steps=steps, step_s=0, progress=progress)
 

@@ -20,16 +20,6 @@ AUTO = "Memory above 90 %: automatic cleanup. "
 TEXT = re.compile(r"^[\d,]+ MB of (?P<budget>[\d,]+) MB \((?P<pct>\d+) %\)$")
 
 
-@pytest.fixture
-def sleeper():
-    proc = FORK.Process(target=time.sleep, args=(30,), daemon=True)
-    proc.start()
-    yield proc
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-
-
 def build(make_app, **overrides):
     return make_app(job_memory_limit_mb=100_000, enable_test_jobs=True, **overrides).services
 

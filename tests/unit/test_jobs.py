@@ -32,16 +32,6 @@ def registry(tmp_path, clock):
     reg.close()
 
 
-@pytest.fixture
-def sleeper():
-    proc = FORK.Process(target=time.sleep, args=(30,), daemon=True)
-    proc.start()
-    yield proc
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-
-
 def test_jobs001_transitions(registry, clock):
     job = registry.create("s1", "ml", "Random Forest on data (1,000 rows)")
     assert job.state is JobState.QUEUED and job.active and job.duration_s is None

@@ -16,16 +16,6 @@ def book(tmp_path):
     return ProcessBook(tmp_path / "registry")
 
 
-@pytest.fixture
-def sleeper():
-    proc = FORK.Process(target=time.sleep, args=(30,), daemon=True)
-    proc.start()
-    yield proc
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-
-
 def test_proc001_registered_processes_are_listed_with_their_role(book, sleeper):
     book.register()  # this process, as a web worker by default
     book.register(sleeper.pid, "web")

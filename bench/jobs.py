@@ -1,0 +1,422 @@
+"""Benchmark: the job layer under a real gunicorn, driven from headless Chromium.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/jobs.py                   # 10 latency runs, 20 jobs for RSS
+    .venv/bin/python bench/jobs.py --latency-runs 3 --rss-jobs 5   # quicker
+
+Starts ``gunicorn app:server -w 2 --preload -b 127.0.0.1:<port> --no-control-socket`` with
+``DI_SECRET_KEY``, ``DI_DATA_DIR`` in a temp folder, ``DI_ENABLE_TEST_JOBS=1`` and
+``DI_JOB_MEMORY_LIMIT_MB=400``, opens the app in headless Chromium and starts ``selftest``
+jobs the way a page does (``set_props`` on the shell's job-request store). Prints:
+
+* (a) latency of a trivial job (1 step, ``step_s=0``): request -> first text in the banner's
+  ``#shell-job-status``, and request -> the result in ``#shell-message``, measured with
+  ``performance.now()`` in a ``MutationObserver`` (so the poll rate of this script does not
+  matter); median / min / max over ``--latency-runs``, plus the server-side split read
+  from the job registry (request -> record created -> started -> finished);
+* (b) the memory limit: a job allocating 50 MB per step for 20 steps under the 400 MB
+  limit: state, the step it reached, the peak RSS the registry recorded, the peak an
+  outside sampler saw, the message shown, and ``/healthz`` afterwards;
+* (c) RSS / USS of each web worker before and after ``--rss-jobs`` trivial jobs run one
+  after another (no growth expected);
+* the selftest's admission calibration hint: measured peak of a job allocating N MB vs
+  ``dashboard.admission.estimate_job("selftest", rows=0, bytes_memory=N MB)``.
+
+Everything runs on 127.0.0.1; gunicorn, the browser and the temp folder are removed at
+the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
+import requests
+
+from bench._util import MB, REPO, child_env, median, table
+from bench.web_memory import (
+    GUNICORN,
+    Sampler,
+    free_port,
+    kill_marked,
+    memory,
+    start_browser,
+    stop_gunicorn,
+    wait_until,
+    workers_of,
+)
+
+LIMIT_MB = 400
+STATUS, MESSAGE, BANNER, REQUEST = (
+    "shell-job-status",
+    "shell-message",
+    "shell-job-banner",
+    "shell-job-request",
+)
+
+# Records every text change of the banner status and the message (and the banner's class)
+# with performance.now(), so latencies do not depend on how often Python polls.
+OBSERVE_JS = """
+if (!window.__diBench) {
+  const bench = {events: []};
+  window.__diBench = bench;
+  for (const id of arguments[0]) {
+    const el = document.getElementById(id);
+    if (!el) { return 'missing ' + id; }
+    new MutationObserver(() => bench.events.push(
+        [id, performance.now(), el.textContent, el.className]))
+      .observe(el, {childList: true, subtree: true, characterData: true, attributes: true,
+                    attributeFilter: ['class']});
+  }
+}
+return 'ok';
+"""
+
+# Clears the previous outcome, then puts the request into the job-request store.
+START_JS = """
+const bench = window.__diBench;
+const set = window.dash_clientside.set_props;
+set(arguments[0], {children: ''});
+set(arguments[1], {children: ''});
+bench.events = [];
+const t = Date.now() / 1000;
+bench.t0 = performance.now();
+set(arguments[2], {data: Object.assign({kind: 'selftest', t: t}, arguments[3])});
+return t;
+"""
+
+EVENTS_JS = "return [window.__diBench.t0, window.__diBench.events];"
+
+
+# --- one job from the browser ------------------------------------------------------------
+
+
+def start_job(driver, **params) -> float:
+    """Request a self-test job; return the request's ``t`` (epoch seconds, browser clock)."""
+    return driver.execute_script(START_JS, MESSAGE, STATUS, REQUEST, params)
+
+
+def wait_outcome(driver, timeout: float) -> tuple[float | None, float, str, list]:
+    """Wait for ``#shell-message``; return (ms to first status, ms to message, text, events)."""
+
+    def outcome():
+        t0, events = driver.execute_script(EVENTS_JS)
+        shown = [e for e in events if e[0] == MESSAGE and e[2].strip()]
+        return (t0, events, shown[0]) if shown else None
+
+    t0, events, message = wait_until(outcome, timeout, interval=0.05, what="#shell-message")
+    status = [e for e in events if e[0] == STATUS and e[2].strip()]
+    first = status[0][1] - t0 if status else None
+    return first, message[1] - t0, message[2].strip(), events
+
+
+def run_trivial(driver, timeout: float = 30) -> tuple[float, float | None, float, str]:
+    """Run one trivial job; return (request t, ms to first progress, ms to result, message)."""
+    t = start_job(driver, steps=1, step_s=0, allocate_mb=0)
+    first, done, text, _ = wait_outcome(driver, timeout)
+    if "Self-test finished" not in text:
+        raise RuntimeError(f"trivial job did not finish: {text!r}")
+    wait_unlocked(driver)
+    return t, first, done, text
+
+
+def wait_unlocked(driver, timeout: float = 10) -> None:
+    """Wait until the nav lock store is False again (running= cleared it)."""
+    wait_until(
+        lambda: driver.execute_script(
+            "const b = document.getElementById(arguments[0]);"
+            "return b && b.className.includes('d-none');",
+            BANNER,
+        ),
+        timeout,
+        interval=0.05,
+        what="the banner to hide",
+    )
+
+
+def session_of(driver) -> str:
+    return driver.execute_script("return JSON.parse(window.sessionStorage.getItem('shell-session'))")
+
+
+def registry_of(data_dir: Path):
+    from dashboard.jobs import JobRegistry  # noqa: PLC0415
+
+    return JobRegistry(data_dir / "jobs" / "registry")
+
+
+def job_records(data_dir: Path, session: str, limit: int = 100):
+    """The session's jobs from the registry, oldest first."""
+    registry = registry_of(data_dir)
+    try:
+        return list(reversed(registry.history(session, limit=limit)))
+    finally:
+        registry.close()
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{median(values):,.0f} ms (min {min(values):,.0f}, max {max(values):,.0f})"
+
+
+def rss_table(pids, before, after) -> str:
+    rows = []
+    for pid in pids:
+        (r0, u0), (r1, u1) = before[pid], after[pid]
+        rows.append(
+            [
+                f"worker {pid}",
+                f"{r0 / MB:,.1f} / {u0 / MB:,.1f}",
+                f"{r1 / MB:,.1f} / {u1 / MB:,.1f}",
+                f"{(r1 - r0) / MB:+,.1f}",
+                f"{(u1 - u0) / MB:+,.1f}",
+            ]
+        )
+    return table(["", "before RSS / USS", "after RSS / USS", "RSS growth", "USS growth"], rows)
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Job layer latency, memory limit, worker RSS.")
+    parser.add_argument("--latency-runs", type=int, default=10)
+    parser.add_argument("--rss-jobs", type=int, default=20)
+    parser.add_argument("--calibrate-mb", type=int, default=150, help="0 skips the calibration")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="di-bench-jobs-") as tmp:
+        folder = Path(tmp)
+        data_dir = folder / "data"
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = child_env()
+        for name in ("DI_ENV", "DI_CACHE_DIR", "DI_MAX_CONCURRENT_JOBS", "DI_MEMORY_BUDGET_MB"):
+            env.pop(name, None)
+        env.update(
+            DI_SECRET_KEY=secrets.token_hex(32),
+            DI_DATA_DIR=str(data_dir),
+            DI_ENABLE_TEST_JOBS="1",
+            DI_JOB_MEMORY_LIMIT_MB=str(LIMIT_MB),
+        )
+        cmd = [
+            str(GUNICORN),
+            "app:server",
+            "-w",
+            "2",
+            "--preload",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ]
+        print(
+            "starting: DI_ENABLE_TEST_JOBS=1 DI_JOB_MEMORY_LIMIT_MB=400 "
+            + " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))
+        )
+        log_path = folder / "gunicorn.log"
+        log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        sampler: Sampler | None = None
+        driver = None
+        mark = secrets.token_hex(8)
+        results: dict = {}
+        try:
+            master = psutil.Process(proc.pid)
+
+            def healthy():
+                if proc.poll() is not None:
+                    raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-3000:])
+                try:
+                    return requests.get(f"{url}/healthz", timeout=2).json().get("status") == "ok"
+                except (requests.RequestException, ValueError):
+                    return False
+
+            wait_until(healthy, 60, what="/healthz")
+            workers = wait_until(
+                lambda: len(workers_of(master)) == 2 and workers_of(master), 30, what="2 workers"
+            )
+            sampler = Sampler(master, interval=0.05)
+            sampler.start()
+
+            driver = start_browser(folder / "chrome", mark)
+            driver.get(url)
+            wait_until(lambda: session_of(driver), 30, what="a session id in the browser")
+            wait_until(
+                lambda: driver.execute_script("return !!window.dash_clientside?.set_props"),
+                30,
+                what="dash_clientside.set_props",
+            )
+            observed = driver.execute_script(OBSERVE_JS, [STATUS, MESSAGE, BANNER])
+            if observed != "ok":
+                raise RuntimeError(f"cannot observe the shell: {observed}")
+            session = session_of(driver)
+            time.sleep(1)
+            results["idle"] = memory(workers)
+
+            # (a) latency of a trivial job
+            latency = [run_trivial(driver) for _ in range(args.latency_runs)]
+            results["latency"] = latency
+
+            # (c) web workers' RSS around N trivial jobs, one after another
+            results["before"] = memory(workers)
+            rss_runs = [run_trivial(driver) for _ in range(args.rss_jobs)]
+            time.sleep(1)
+            results["after"] = memory(workers)
+            results["rss_runs"] = rss_runs
+
+            # calibration: a job allocating N MB that stays below the limit
+            if args.calibrate_mb:
+                steps = max(1, args.calibrate_mb // 50)
+                start_job(driver, steps=steps, step_s=0.3, allocate_mb=args.calibrate_mb // steps)
+                _, _, text, _ = wait_outcome(driver, 30)
+                results["calibration"] = (steps * (args.calibrate_mb // steps), text)
+                wait_unlocked(driver)
+
+            # (b) memory limit: 50 MB per step for 20 steps, limit 400 MB
+            limit_started = time.monotonic()
+            start_job(driver, steps=20, step_s=0.2, allocate_mb=50)
+            _, limit_ms, limit_text, _ = wait_outcome(driver, 60)
+            results["limit"] = (limit_ms, limit_text, time.monotonic() - limit_started)
+            wait_unlocked(driver)
+            health = requests.get(f"{url}/healthz", timeout=5)
+            results["health"] = (health.status_code, health.text.strip()[:200])
+            results["workers_alive"] = [w.is_running() for w in workers]
+            sampler.sample()
+            results["records"] = job_records(data_dir, session)
+        finally:
+            if driver is not None:
+                try:
+                    driver.quit()
+                except Exception as exc:  # noqa: BLE001 - keep cleaning up
+                    print(f"browser did not quit cleanly: {exc}")
+            time.sleep(0.5)
+            if leftovers := kill_marked(mark):
+                print(f"killed {leftovers} process(es) the browser left behind")
+            if sampler is not None:
+                sampler.stop()
+            stop_gunicorn(proc, sampler)
+            log.close()
+        log_text = log_path.read_text(errors="replace")
+
+    report(args, results, workers, sampler)
+    errors = [
+        line
+        for line in log_text.splitlines()
+        if "ERROR" in line or "Traceback" in line or "WARNING" in line
+    ]
+    if errors:
+        print("\ngunicorn log, warnings and errors:")
+        print("\n".join("  " + e for e in errors[:20]))
+    return 0
+
+
+def report(args, results, workers, sampler) -> None:
+    records = results["records"]
+    by_t = sorted(records, key=lambda r: r.created)
+    pids = [w.pid for w in workers]
+
+    def record_after(t: float):
+        """The first job created at or after request time ``t``."""
+        return next((r for r in by_t if r.created >= t - 0.5), None)
+
+    print("\n(a) trivial job (1 step, step_s=0), request -> shown in the browser")
+    lat = results["latency"]
+    first = [f for _, f, _, _ in lat if f is not None]
+    done = [d for _, _, d, _ in lat]
+    print(f"  runs: {len(lat)}; first progress seen in {len(first)} of them")
+    print(f"  request -> first text in #shell-job-status: {stats(first)}")
+    print(f"  request -> result in #shell-message:        {stats(done)}")
+    split = {"created": [], "started": [], "finished": [], "shown": []}
+    for t, _, d, _ in lat:
+        rec = record_after(t)
+        if rec is None or rec.started is None or rec.finished is None:
+            continue
+        split["created"].append((rec.created - t) * 1000)
+        split["started"].append((rec.started - rec.created) * 1000)
+        split["finished"].append((rec.finished - rec.started) * 1000)
+        split["shown"].append(d - (rec.finished - t) * 1000)
+    print("  server-side split (registry timestamps vs the browser's request time):")
+    print(f"    request -> job registered (fork + fresh interpreter + imports): {stats(split['created'])}")
+    print(f"    registered -> running (admission, slot):                      {stats(split['started'])}")
+    print(f"    running -> finished (the job body):                           {stats(split['finished'])}")
+    print(f"    finished -> result shown (relay, Dash poll, browser):         {stats(split['shown'])}")
+    all_done = done + [d for _, _, d, _ in results["rss_runs"]]
+    print(f"  all {len(all_done)} trivial jobs, request -> result: {stats(all_done)}")
+
+    print(f"\n(c) web workers before / after {args.rss_jobs} trivial jobs (MB)")
+    print(rss_table(pids, results["before"], results["after"]))
+    print("  from the idle page (before the first job) to the end of (c):")
+    print(rss_table(pids, results["idle"], results["after"]))
+
+    if "calibration" in results:
+        from dashboard.admission import estimate_job  # noqa: PLC0415
+
+        n_mb, text = results["calibration"]
+        trivial = [r.peak_rss_mb for r in by_t if r.kind == "selftest" and r.summary.startswith(
+            "Self-test (1 steps)") and r.peak_rss_mb]
+        cal = [r for r in by_t if r.summary != "Self-test (1 steps)" and r.state.value == "done"]
+        print("\nadmission calibration (selftest: factor 1.0, overhead 0 MB)")
+        if trivial:
+            print(f"  trivial job peak RSS (registry): median {median(trivial):,.1f} MB "
+                  f"(min {min(trivial):,.1f}, max {max(trivial):,.1f}) over {len(trivial)} jobs")
+        if cal:
+            peak = cal[-1].peak_rss_mb
+            est = estimate_job("selftest", rows=0, bytes_memory=n_mb * MB)
+            base = median(trivial) if trivial else 0.0
+            print(f"  job allocating {n_mb} MB: measured peak {peak:,.1f} MB, "
+                  f"estimate_job -> {est:,.1f} MB (measured / estimate {peak / est:.2f})")
+            print(f"  implied: overhead ~{base:,.0f} MB (the job interpreter's baseline), "
+                  f"factor ~{(peak - base) / n_mb:.2f}")
+        else:
+            print(f"  calibration job did not finish: {text!r}")
+
+    print(f"\n(b) memory limit {LIMIT_MB} MB: 20 steps x 50 MB (step_s=0.2)")
+    limit_ms, limit_text, _ = results["limit"]
+    rec = by_t[-1] if by_t else None
+    if rec is not None:
+        step = (rec.progress or {}).get("step", "?")
+        print(f"  registry: state={rec.state.value}, last progress '{step}', "
+              f"peak_rss_mb={rec.peak_rss_mb:,.1f} (limit {LIMIT_MB}, "
+              f"{rec.peak_rss_mb - LIMIT_MB:+,.1f} MB), "
+              f"ran {((rec.finished or 0) - (rec.started or 0)):.2f} s")
+        job_peaks = [s for s in sampler.seen.values()
+                     if s.pid not in pids and "callbacks.jobproc" in s.cmd
+                     and rec.pid == s.pid]
+        for s in job_peaks:
+            print(f"  outside sampler (50 ms): job process {s.pid} peak RSS {s.peak_rss / MB:,.1f} MB")
+    print(f"  request -> message: {limit_ms:,.0f} ms; message: {limit_text!r}")
+    code, body = results["health"]
+    print(f"  /healthz afterwards: HTTP {code} {body}; workers alive: {results['workers_alive']}")
+
+    print("\nprocesses seen under the gunicorn master (peak RSS, 50 ms sampling):")
+    kinds: dict[str, list[float]] = {}
+    for s in sampler.seen.values():
+        if s.pid in pids:
+            continue
+        kind = "job interpreter (python -m callbacks.jobproc)" if "callbacks.jobproc" in s.cmd \
+            else "Dash's forked relay (fork of a worker)"
+        kinds.setdefault(kind, []).append(s.peak_rss / MB)
+    for kind, peaks in kinds.items():
+        print(f"  {kind}: {len(peaks)} processes, peak RSS median {median(peaks):,.1f} MB, "
+              f"max {max(peaks):,.1f} MB")
+    states: dict[str, int] = {}
+    for r in by_t:
+        states[r.state.value] = states.get(r.state.value, 0) + 1
+    print(f"registry: {len(by_t)} jobs of this session, states {states}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
