@@ -51,7 +51,38 @@ def run_ingest(services, session: str, request: dict, progress) -> dict:
         message = f"Using the full data: {active.rows:,} rows."
     else:
         message = f"Loaded {active.rows:,} rows × {active.columns} columns."
+    housekeeping(services)
     return {"dataset": active.to_dict(), "message": message}
+
+
+def housekeeping(services) -> None:
+    """Expire idle sessions, keep the store under its disk quota, drop stray files."""
+    store = services.store
+    store.expire_idle_sessions()
+    store.enforce_quota()
+    store.sweep_orphans()
+    services.uploads.sweep(older_than_s=services.settings.session_ttl_hours * 3600)
+
+
+STREAMING_WINDOW_BYTES = 64 << 20  # ingest holds about one block and the sample at a time
+
+
+def estimate_ingest(services, session: str, request: dict) -> dict | None:
+    """Return what admission control needs to know about an ingest request's memory."""
+    if request.get("source") == "resample":
+        full = services.store.info_by_name(session, "data_full")
+        if full is None:
+            return None
+        size = (
+            full.bytes_memory
+            if request.get("use_full")
+            else full.bytes_memory * min(1.0, (request.get("size") or 0) / max(full.rows, 1))
+        )
+        return {"rows": full.rows, "bytes_memory": int(size)}
+    if request.get("source") == "upload":
+        upload = services.uploads.get(session, request["upload_id"])
+        return {"rows": 0, "bytes_memory": min(upload.size, STREAMING_WINDOW_BYTES)}
+    return None
 
 
 def run_request(services, session: str, request: dict, progress) -> datasets.ActiveDataset:
@@ -172,7 +203,7 @@ def _json_rows(frame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest)
+INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest, estimate=estimate_ingest)
 
 
 # --- wiring -------------------------------------------------------------------------------

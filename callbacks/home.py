@@ -9,8 +9,24 @@ from components.ids import Shell
 from dashboard.errors import DataInsightsError
 
 
+def running_line(services, session_id: str | None):
+    """Return what runs now in this session (or None)."""
+    try:
+        active = services.jobs.active_for(services.signer.verify(session_id))
+    except DataInsightsError:
+        return None
+    if active is None:
+        return None
+    return html.Div(f"Running now: {active.summary}", className="mt-2 text-primary")
+
+
 def loaded_status(services, session_id: str | None, dataset: dict | None):
     """Return a short description of the active dataset, or how to load one."""
+    running = running_line(services, session_id)
+    return html.Div([_dataset_line(services, session_id, dataset), running])
+
+
+def _dataset_line(services, session_id: str | None, dataset: dict | None):
     if dataset and session_id:
         try:
             session = services.signer.verify(session_id)

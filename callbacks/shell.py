@@ -17,7 +17,7 @@ def render_page(pathname: str | None, services) -> html.Div:
     """Return the layout of the page at ``pathname`` (a "not found" note otherwise)."""
     path = (pathname or "/").rstrip("/") or "/"
     if path == "/":
-        return home_page.layout()
+        return home_page.layout(samples=SAMPLES)
     if path == "/data":
         return data_page.layout(max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES)
     if path == "/system":

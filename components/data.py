@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import Data as IDS
-from components.widgets import card, format_bytes, format_int
+from components.widgets import COUNT_COLUMN, card, format_bytes, format_int
 
 
 def upload_zone(max_upload_mb: int) -> html.Div:
@@ -286,9 +286,9 @@ def columns_card(columns: list[dict], note: str) -> html.Div:
                 columnDefs=[
                     {"field": "column", "headerName": "Name"},
                     {"field": "dtype", "headerName": "Type"},
-                    {"field": "non_null", "headerName": "Non-null", **num},
+                    {"field": "non_null", "headerName": "Non-null", **COUNT_COLUMN},
                     {"field": "missing_pct", "headerName": "Missing %", **num},
-                    {"field": "unique", "headerName": "Unique", **num},
+                    {"field": "unique", "headerName": "Unique", **COUNT_COLUMN},
                     {
                         "field": "memory",
                         "headerName": "Memory (bytes)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from components.ids import Home as IDS
 from components.widgets import card
@@ -15,7 +15,7 @@ WORKFLOW = (
 )
 
 
-def layout() -> html.Div:
+def layout(samples=()) -> html.Div:
     """Return the Home page."""
     return html.Div(
         [
@@ -26,6 +26,19 @@ def layout() -> html.Div:
                 className="lead",
             ),
             card("Loaded dataset", html.Div(id=IDS.STATUS)),
+            card(
+                "Sample datasets to try",
+                html.Ul(
+                    [
+                        html.Li(
+                            [html.Span(s.title, className="fw-semibold"), f" — {s.description}"]
+                        )
+                        for s in samples
+                    ]
+                    + [html.Li(dcc.Link("Load one on the Data page", href="/data"))],
+                    className="mb-0",
+                ),
+            ),
             card(
                 "How it works",
                 dbc.Row(

@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import System as IDS
-from components.widgets import card
+from components.widgets import COUNT_COLUMN, card
 
 _NUM = {"type": "rightAligned"}
 _MB = {"valueFormatter": {"function": "d3.format(',.1f')(params.value)"}, **_NUM}
@@ -60,8 +60,8 @@ def layout() -> html.Div:
                         IDS.ITEMS_GRID,
                         [
                             {"field": "name", "headerName": "Name"},
-                            {"field": "rows", "headerName": "Rows", **_NUM},
-                            {"field": "columns", "headerName": "Columns", **_NUM},
+                            {"field": "rows", "headerName": "Rows", **COUNT_COLUMN},
+                            {"field": "columns", "headerName": "Columns", **COUNT_COLUMN},
                             {"field": "disk_mb", "headerName": "On disk (MB)", **_MB},
                             {"field": "memory_mb", "headerName": "In memory (MB)", **_MB},
                             {"field": "protected", "headerName": "Protected"},

@@ -5,6 +5,12 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+#: AG Grid column options for a right-aligned count with thousands separators.
+COUNT_COLUMN = {
+    "type": "rightAligned",
+    "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"},
+}
+
 
 def card(title: str, body, **kwargs) -> dbc.Card:
     """Return a titled card with the page's spacing."""
