@@ -1,4 +1,5 @@
 import io
+import time
 
 import dash_bootstrap_components as dbc
 import pytest
@@ -290,3 +291,44 @@ def test_cbdata022_home_does_not_show_another_sessions_dataset(services, session
     dataset = ingest(services, session, CSV, "sales.csv")["dataset"]
     status = texts(loaded_status(services, services.signer.new(), dataset))
     assert status.startswith("Nothing loaded yet.")
+
+
+# --- admission estimate and housekeeping of the ingest job ------------------------------
+
+
+def test_cbdata030_ingest_estimate_is_capped_at_the_streaming_window(services, session):
+    from callbacks.data import STREAMING_WINDOW_BYTES, estimate_ingest
+
+    small = services.uploads.receive(session, "s.csv", io.BytesIO(CSV))
+    estimate = estimate_ingest(
+        services, session, {"source": "upload", "upload_id": small.upload_id}
+    )
+    assert estimate == {"rows": 0, "bytes_memory": len(CSV)}
+    big = services.uploads.receive(session, "b.csv", io.BytesIO(b"a\n" + b"1\n" * (1 << 16)))
+    services.uploads.max_bytes = 1 << 30
+    capped = estimate_ingest(services, session, {"source": "upload", "upload_id": big.upload_id})
+    assert capped["bytes_memory"] == min(big.size, STREAMING_WINDOW_BYTES)
+    assert estimate_ingest(services, session, {"source": "sample", "name": "iris"}) is None
+
+
+def test_cbdata031_resample_estimate_scales_with_the_sample_share(make_app):
+    services = make_app(sample_threshold_rows=50, sample_rows=20).services
+    session = services.signer.new()
+    from callbacks.data import estimate_ingest
+
+    assert ingest(services, session, big_csv(200), "big.csv")["ok"]
+    full = services.store.info_by_name(session, "data_full")
+    half = estimate_ingest(services, session, {"source": "resample", "size": 100})
+    whole = estimate_ingest(services, session, {"source": "resample", "use_full": True})
+    assert whole == {"rows": 200, "bytes_memory": full.bytes_memory}
+    assert half["bytes_memory"] == int(full.bytes_memory * 0.5)
+
+
+def test_cbdata032_ingest_expires_idle_sessions_but_keeps_the_active_one(services, session):
+    idle = services.signer.new()
+    assert ingest(services, idle, CSV, "old.csv")["ok"]
+    services.store.session_ttl_s = 0.5
+    time.sleep(0.6)  # the first session is now idle for longer than the TTL
+    assert ingest(services, session, CSV, "new.csv")["ok"]
+    assert services.store.info_by_name(idle, "data") is None
+    assert services.store.info_by_name(session, "data") is not None
