@@ -30,7 +30,6 @@ the end.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import subprocess
 import sys
@@ -69,16 +68,30 @@ STATUS, MESSAGE, BANNER, REQUEST = (
 # with performance.now(), so latencies do not depend on how often Python polls.
 OBSERVE_JS = """
 if (!window.__diBench) {
-  const bench = {events: []};
+  const ids = arguments[0];
+  const bench = {events: [], last: {}};
   window.__diBench = bench;
-  for (const id of arguments[0]) {
-    const el = document.getElementById(id);
-    if (!el) { return 'missing ' + id; }
-    new MutationObserver(() => bench.events.push(
-        [id, performance.now(), el.textContent, el.className]))
-      .observe(el, {childList: true, subtree: true, characterData: true, attributes: true,
-                    attributeFilter: ['class']});
-  }
+  // watch the whole body and look the elements up each time: a re-mounted element would
+  // silently detach an observer bound to the old node
+  const check = () => {
+    const now = performance.now();
+    for (const id of ids) {
+      const el = document.getElementById(id);
+      const text = el ? el.textContent : '', cls = el ? el.className : '';
+      const key = text + '\\u0000' + cls;
+      if (bench.last[id] !== key) {
+        bench.last[id] = key;
+        bench.events.push([id, now, text, cls]);
+      }
+    }
+  };
+  check();
+  new MutationObserver(check).observe(document.body, {
+    childList: true, subtree: true, characterData: true, attributes: true,
+    attributeFilter: ['class']});
+}
+for (const id of arguments[0]) {
+  if (!document.getElementById(id)) { return 'missing ' + id; }
 }
 return 'ok';
 """
@@ -108,7 +121,10 @@ def start_job(driver, **params) -> float:
 
 
 def wait_outcome(driver, timeout: float) -> tuple[float | None, float, str, list]:
-    """Wait for ``#shell-message``; return (ms to first status, ms to message, text, events)."""
+    """Wait for ``#shell-message``; return (ms to first status, ms to message, text, events).
+
+    ``events`` are the non-empty status texts seen, as ``(ms after the request, text)``.
+    """
 
     def outcome():
         t0, events = driver.execute_script(EVENTS_JS)
@@ -118,21 +134,99 @@ def wait_outcome(driver, timeout: float) -> tuple[float | None, float, str, list
     t0, events, message = wait_until(outcome, timeout, interval=0.05, what="#shell-message")
     status = [e for e in events if e[0] == STATUS and e[2].strip()]
     first = status[0][1] - t0 if status else None
-    return first, message[1] - t0, message[2].strip(), events
+    seen = [(e[1] - t0, e[2].strip()) for e in status]
+    return first, message[1] - t0, message[2].strip(), seen
 
 
-def run_trivial(driver, timeout: float = 30) -> tuple[float, float | None, float, str]:
-    """Run one trivial job; return (request t, ms to first progress, ms to result, message)."""
+class Stuck(RuntimeError):
+    """A job's outcome never showed; carries the request time and what the browser saw."""
+
+    def __init__(self, t: float, events: list, text: str = ""):
+        super().__init__(f"no outcome for the job requested at {t:.3f}: {text!r}")
+        self.t, self.events = t, events
+
+
+def run_trivial(driver, timeout: float = 20) -> tuple:
+    """Run one trivial job.
+
+    Returns:
+        ``(request t, ms to first progress, ms to result, statuses, job id shown)``.
+
+    Raises:
+        Stuck: No message within ``timeout`` or not the self-test's.
+    """
     t = start_job(driver, steps=1, step_s=0, allocate_mb=0)
-    first, done, text, _ = wait_outcome(driver, timeout)
+    try:
+        first, done, text, seen = wait_outcome(driver, timeout)
+    except TimeoutError:
+        t0, events = driver.execute_script(EVENTS_JS)
+        events = [(e[0], round(e[1] - t0), e[2].strip()[:90], e[3]) for e in events]
+        raise Stuck(t, events) from None
     if "Self-test finished" not in text:
-        raise RuntimeError(f"trivial job did not finish: {text!r}")
+        raise Stuck(t, seen, text)
     wait_unlocked(driver)
-    return t, first, done, text
+    job_id = driver.execute_script(
+        "return JSON.parse(window.sessionStorage.getItem('shell-job-seen'))"
+    )
+    return t, first, done, seen, job_id
+
+
+def dump_job_processes(master: psutil.Process, workers) -> list[str]:
+    """Describe (and ``py-spy dump``) every process under the master that is not a worker."""
+    lines = []
+    worker_pids = {w.pid for w in workers}
+    spy = Path(sys.executable).with_name("py-spy")
+    for proc in master.children(recursive=True):
+        if proc.pid in worker_pids:
+            continue
+        try:
+            age = time.time() - proc.create_time()
+            lines.append(
+                f"pid {proc.pid} ppid {proc.ppid()} {proc.status()} age {age:.1f} s "
+                f"rss {proc.memory_info().rss / MB:.0f} MB: {' '.join(proc.cmdline())[:80]}"
+            )
+        except psutil.Error:
+            continue
+        if spy.exists():
+            dump = subprocess.run(
+                [str(spy), "dump", "--pid", str(proc.pid)],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
+            )
+            lines += ["    " + x for x in (dump.stdout + dump.stderr).splitlines()[:60]]
+    return lines
+
+
+def run_many(driver, n: int, data_dir: Path, session: str, failures: list, diagnose) -> list:
+    """Run ``n`` trivial jobs and return their ``run_trivial`` tuples.
+
+    A stuck job is recorded in ``failures`` (with the registry's view of it and
+    ``diagnose()``) and the run goes on after the page is reloaded.
+    """
+    out = []
+    for _ in range(n):
+        try:
+            out.append(run_trivial(driver))
+        except Stuck as err:
+            procs = diagnose()
+            recs = [r for r in job_records(data_dir, session) if r.created >= err.t - 0.05]
+            failures.append((err, recs, procs))
+            driver.refresh()
+            wait_until(lambda: session_of(driver), 30, what="the session after a reload")
+            wait_until(
+                lambda: driver.execute_script("return !!window.dash_clientside?.set_props"),
+                30,
+                what="dash_clientside.set_props",
+            )
+            driver.execute_script(OBSERVE_JS, [STATUS, MESSAGE, BANNER])
+            wait_unlocked(driver, 30)
+    return out
 
 
 def wait_unlocked(driver, timeout: float = 10) -> None:
-    """Wait until the nav lock store is False again (running= cleared it)."""
+    """Wait until the job banner is hidden again (by ``running=`` or the registry poll)."""
     wait_until(
         lambda: driver.execute_script(
             "const b = document.getElementById(arguments[0]);"
@@ -146,7 +240,9 @@ def wait_unlocked(driver, timeout: float = 10) -> None:
 
 
 def session_of(driver) -> str:
-    return driver.execute_script("return JSON.parse(window.sessionStorage.getItem('shell-session'))")
+    return driver.execute_script(
+        "return JSON.parse(window.sessionStorage.getItem('shell-session'))"
+    )
 
 
 def registry_of(data_dir: Path):
@@ -155,7 +251,7 @@ def registry_of(data_dir: Path):
     return JobRegistry(data_dir / "jobs" / "registry")
 
 
-def job_records(data_dir: Path, session: str, limit: int = 100):
+def job_records(data_dir: Path, session: str, limit: int = 100_000):
     """The session's jobs from the registry, oldest first."""
     registry = registry_of(data_dir)
     try:
@@ -267,12 +363,18 @@ def main(argv: list[str] | None = None) -> int:
             results["idle"] = memory(workers)
 
             # (a) latency of a trivial job
-            latency = [run_trivial(driver) for _ in range(args.latency_runs)]
+            failures: list = []
+
+            def diagnose():
+                return dump_job_processes(master, workers)
+
+            results["failures"] = failures
+            latency = run_many(driver, args.latency_runs, data_dir, session, failures, diagnose)
             results["latency"] = latency
 
             # (c) web workers' RSS around N trivial jobs, one after another
             results["before"] = memory(workers)
-            rss_runs = [run_trivial(driver) for _ in range(args.rss_jobs)]
+            rss_runs = run_many(driver, args.rss_jobs, data_dir, session, failures, diagnose)
             time.sleep(1)
             results["after"] = memory(workers)
             results["rss_runs"] = rss_runs
@@ -328,20 +430,28 @@ def report(args, results, workers, sampler) -> None:
     by_t = sorted(records, key=lambda r: r.created)
     pids = [w.pid for w in workers]
 
-    def record_after(t: float):
-        """The first job created at or after request time ``t``."""
-        return next((r for r in by_t if r.created >= t - 0.5), None)
+    by_id = {r.job_id: r for r in by_t}
 
     print("\n(a) trivial job (1 step, step_s=0), request -> shown in the browser")
     lat = results["latency"]
-    first = [f for _, f, _, _ in lat if f is not None]
-    done = [d for _, _, d, _ in lat]
-    print(f"  runs: {len(lat)}; first progress seen in {len(first)} of them")
+    first = [x[1] for x in lat if x[1] is not None]
+    done = [x[2] for x in lat]
+    print(
+        f"  runs: {len(lat)} finished (+{len(results['failures'])} stuck overall, below); "
+        f"first progress seen in {len(first)} of them"
+    )
     print(f"  request -> first text in #shell-job-status: {stats(first)}")
     print(f"  request -> result in #shell-message:        {stats(done)}")
+    gaps = [x[2] - x[1] for x in lat if x[1] is not None]
+    print(f"  first progress -> result: {stats(gaps)}")
+    firsts: dict[str, int] = {}
+    for x in lat:
+        for _, text in x[3][:1]:
+            firsts[text] = firsts.get(text, 0) + 1
+    print(f"  first status text shown: {firsts}")
     split = {"created": [], "started": [], "finished": [], "shown": []}
-    for t, _, d, _ in lat:
-        rec = record_after(t)
+    for t, _, d, _, job_id in lat:
+        rec = by_id.get(job_id)
         if rec is None or rec.started is None or rec.finished is None:
             continue
         split["created"].append((rec.created - t) * 1000)
@@ -349,12 +459,22 @@ def report(args, results, workers, sampler) -> None:
         split["finished"].append((rec.finished - rec.started) * 1000)
         split["shown"].append(d - (rec.finished - t) * 1000)
     print("  server-side split (registry timestamps vs the browser's request time):")
-    print(f"    request -> job registered (fork + fresh interpreter + imports): {stats(split['created'])}")
-    print(f"    registered -> running (admission, slot):                      {stats(split['started'])}")
-    print(f"    running -> finished (the job body):                           {stats(split['finished'])}")
-    print(f"    finished -> result shown (relay, Dash poll, browser):         {stats(split['shown'])}")
-    all_done = done + [d for _, _, d, _ in results["rss_runs"]]
+    for label, key in (
+        ("request -> job registered (Dash fork + fresh interpreter + imports)", "created"),
+        ("registered -> running (admission, slot)", "started"),
+        ("running -> finished (the job body)", "finished"),
+        ("finished -> result shown (relay, Dash's 1 s poll, browser)", "shown"),
+    ):
+        print(f"    {label:<70} {stats(split[key])}")
+    all_done = done + [x[2] for x in results["rss_runs"]]
     print(f"  all {len(all_done)} trivial jobs, request -> result: {stats(all_done)}")
+    ticks: dict[int, int] = {}
+    for d in all_done:
+        ticks[int(d // 1000)] = ticks.get(int(d // 1000), 0) + 1
+    print(
+        "  by second (Dash polls a background callback every 1,000 ms): "
+        + ", ".join(f"{k}-{k + 1} s: {v}" for k, v in sorted(ticks.items()))
+    )
 
     print(f"\n(c) web workers before / after {args.rss_jobs} trivial jobs (MB)")
     print(rss_table(pids, results["before"], results["after"]))
@@ -365,21 +485,32 @@ def report(args, results, workers, sampler) -> None:
         from dashboard.admission import estimate_job  # noqa: PLC0415
 
         n_mb, text = results["calibration"]
-        trivial = [r.peak_rss_mb for r in by_t if r.kind == "selftest" and r.summary.startswith(
-            "Self-test (1 steps)") and r.peak_rss_mb]
+        trivial = [
+            r.peak_rss_mb
+            for r in by_t
+            if r.kind == "selftest"
+            and r.summary.startswith("Self-test (1 steps)")
+            and r.peak_rss_mb
+        ]
         cal = [r for r in by_t if r.summary != "Self-test (1 steps)" and r.state.value == "done"]
         print("\nadmission calibration (selftest: factor 1.0, overhead 0 MB)")
         if trivial:
-            print(f"  trivial job peak RSS (registry): median {median(trivial):,.1f} MB "
-                  f"(min {min(trivial):,.1f}, max {max(trivial):,.1f}) over {len(trivial)} jobs")
+            print(
+                f"  trivial job peak RSS (registry): median {median(trivial):,.1f} MB "
+                f"(min {min(trivial):,.1f}, max {max(trivial):,.1f}) over {len(trivial)} jobs"
+            )
         if cal:
             peak = cal[-1].peak_rss_mb
             est = estimate_job("selftest", rows=0, bytes_memory=n_mb * MB)
             base = median(trivial) if trivial else 0.0
-            print(f"  job allocating {n_mb} MB: measured peak {peak:,.1f} MB, "
-                  f"estimate_job -> {est:,.1f} MB (measured / estimate {peak / est:.2f})")
-            print(f"  implied: overhead ~{base:,.0f} MB (the job interpreter's baseline), "
-                  f"factor ~{(peak - base) / n_mb:.2f}")
+            print(
+                f"  job allocating {n_mb} MB: measured peak {peak:,.1f} MB, "
+                f"estimate_job -> {est:,.1f} MB (measured / estimate {peak / est:.2f})"
+            )
+            print(
+                f"  implied: overhead ~{base:,.0f} MB (the job interpreter's baseline), "
+                f"factor ~{(peak - base) / n_mb:.2f}"
+            )
         else:
             print(f"  calibration job did not finish: {text!r}")
 
@@ -388,15 +519,21 @@ def report(args, results, workers, sampler) -> None:
     rec = by_t[-1] if by_t else None
     if rec is not None:
         step = (rec.progress or {}).get("step", "?")
-        print(f"  registry: state={rec.state.value}, last progress '{step}', "
-              f"peak_rss_mb={rec.peak_rss_mb:,.1f} (limit {LIMIT_MB}, "
-              f"{rec.peak_rss_mb - LIMIT_MB:+,.1f} MB), "
-              f"ran {((rec.finished or 0) - (rec.started or 0)):.2f} s")
-        job_peaks = [s for s in sampler.seen.values()
-                     if s.pid not in pids and "callbacks.jobproc" in s.cmd
-                     and rec.pid == s.pid]
+        print(
+            f"  registry: state={rec.state.value}, last progress '{step}', "
+            f"peak_rss_mb={rec.peak_rss_mb:,.1f} (limit {LIMIT_MB}, "
+            f"{rec.peak_rss_mb - LIMIT_MB:+,.1f} MB), "
+            f"ran {((rec.finished or 0) - (rec.started or 0)):.2f} s"
+        )
+        job_peaks = [
+            s
+            for s in sampler.seen.values()
+            if s.pid not in pids and "callbacks.jobproc" in s.cmd and rec.pid == s.pid
+        ]
         for s in job_peaks:
-            print(f"  outside sampler (50 ms): job process {s.pid} peak RSS {s.peak_rss / MB:,.1f} MB")
+            print(
+                f"  outside sampler (50 ms): job process {s.pid} peak RSS {s.peak_rss / MB:,.1f} MB"
+            )
     print(f"  request -> message: {limit_ms:,.0f} ms; message: {limit_text!r}")
     code, body = results["health"]
     print(f"  /healthz afterwards: HTTP {code} {body}; workers alive: {results['workers_alive']}")
@@ -406,16 +543,36 @@ def report(args, results, workers, sampler) -> None:
     for s in sampler.seen.values():
         if s.pid in pids:
             continue
-        kind = "job interpreter (python -m callbacks.jobproc)" if "callbacks.jobproc" in s.cmd \
+        kind = (
+            "job interpreter (python -m callbacks.jobproc)"
+            if "callbacks.jobproc" in s.cmd
             else "Dash's forked relay (fork of a worker)"
+        )
         kinds.setdefault(kind, []).append(s.peak_rss / MB)
     for kind, peaks in kinds.items():
-        print(f"  {kind}: {len(peaks)} processes, peak RSS median {median(peaks):,.1f} MB, "
-              f"max {max(peaks):,.1f} MB")
+        print(
+            f"  {kind}: {len(peaks)} processes, peak RSS median {median(peaks):,.1f} MB, "
+            f"max {max(peaks):,.1f} MB"
+        )
     states: dict[str, int] = {}
     for r in by_t:
         states[r.state.value] = states.get(r.state.value, 0) + 1
     print(f"registry: {len(by_t)} jobs of this session, states {states}")
+    for err, recs, procs in results["failures"]:
+        print(f"\nSTUCK: {err}")
+        for event in err.events:
+            print(f"    browser: {event}")
+        for r in recs:
+            started, finished = (r.started or 0) - err.t, (r.finished or 0) - err.t
+            print(
+                f"    registry: {r.job_id[:8]} {r.state.value} created {r.created - err.t:+.3f} s"
+                f" started {started:+.3f} finished {finished:+.3f} progress {r.progress}"
+                f" error {r.error!r} result {r.result}"
+            )
+        if not recs:
+            print("    registry: no job was created for this request")
+        for line in procs:
+            print(f"    process: {line}")
 
 
 if __name__ == "__main__":

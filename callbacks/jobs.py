@@ -227,6 +227,7 @@ def register(app, services) -> None:
             (Output(IDS.JOB_CANCEL, "disabled"), False, True),
         ],
         cancel=[Input(IDS.JOB_CANCEL, "n_clicks")],
+        interval=400,  # how often the browser asks for progress and the result
         prevent_initial_call=True,
     )
     def run(set_progress, request, session_id):

@@ -196,6 +196,7 @@ def run_job(
         slots.release(job_id)
     _record_peak(registry, job_id, watchdog)
     registry.finish(job_id, result=result)
+    registry.prune(keep_per_session=50)
     return {**result, "job_id": job_id}
 
 

@@ -39,7 +39,11 @@ KIND_FACTORS: dict[str, float] = {
     "selftest": 1.0,
 }
 
-#: Fixed MB a job of each kind adds to the process it forks from, whatever the data size:
+#: MB of a fresh job process before it touches data: Python with pandas, pyarrow, numpy
+#: and the app's modules (measured by ``bench/jobs.py``: a trivial job peaks at 153 MB).
+JOB_PROCESS_MB = 150.0
+
+#: Fixed MB a job of each kind adds on top of ``JOB_PROCESS_MB``, whatever the data size:
 #: libraries imported in the job (scikit-learn about 90 MB, pyarrow's writer, mlxtend) and
 #: working buffers.
 KIND_OVERHEAD_MB: dict[str, float] = {
@@ -179,7 +183,7 @@ def estimate_job(
     extra = extra or {}
     data_mb = data_size_mb(rows=rows, dtypes=dtypes, bytes_memory=bytes_memory, extra=extra)
     scale = 1 + MODEL_INCREMENT * max(0, models - 1)
-    needed = KIND_OVERHEAD_MB[kind] + data_mb * KIND_FACTORS[kind] * scale
+    needed = JOB_PROCESS_MB + KIND_OVERHEAD_MB[kind] + data_mb * KIND_FACTORS[kind] * scale
     if "transactions" in extra and "items" in extra:
         cells = int(extra["transactions"]) * int(extra["items"])
         needed += cells * BASKET_MATRIX_BYTES_PER_CELL / MB

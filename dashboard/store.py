@@ -378,7 +378,11 @@ class DatasetStore:
                 if offset >= stop:
                     break
             if groups:
-                table = pf.read_row_groups(groups, columns=columns, use_pandas_metadata=True)
+                # One thread: Arrow's per-thread allocator caches would otherwise keep tens
+                # of MB in every web worker after its first page read.
+                table = pf.read_row_groups(
+                    groups, columns=columns, use_pandas_metadata=True, use_threads=False
+                )
                 table = table.slice(start - first, stop - start)
             else:
                 table = pf.schema_arrow.empty_table()

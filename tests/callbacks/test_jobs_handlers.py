@@ -117,7 +117,7 @@ def test_cbjobs008_invalid_parameters_fail_the_job_with_their_message(services, 
 def test_cbjobs009_oversized_selftest_is_refused_with_advice(services, session):
     result = execute(services, session, selftest(estimate_mb=50_000))
     assert result["ok"] is False
-    assert "needs about 50,000 MB" in result["message"]
+    assert "needs about 50,150 MB" in result["message"]
 
 
 def test_cbjobs010_selftest_with_a_small_estimate_runs(services, session):

@@ -186,7 +186,7 @@ def test_runner012_oversized_job_is_refused_with_advice(services, session):
         )
 
     message = str(caught.value)
-    assert "needs about 50,000 MB" in message
+    assert "needs about 50,150 MB" in message
     assert "are free" in message
     assert "Try a smaller test job." in message
     assert ran == []

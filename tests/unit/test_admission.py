@@ -1,6 +1,7 @@
 import pytest
 
 from dashboard.admission import (
+    JOB_PROCESS_MB,
     KIND_FACTORS,
     KIND_OVERHEAD_MB,
     MB,
@@ -24,7 +25,7 @@ def test_adm001_small_job_fits():
         budget_mb=1024,
         used_mb=200,
     )
-    assert estimate.fits and estimate.needed_mb < 200
+    assert estimate.fits and estimate.needed_mb < JOB_PROCESS_MB + 100
     assert estimate.available_mb == pytest.approx(1024 * 0.9 - 200)
     assert estimate.data_mb == pytest.approx(1_000 * (8 + 1 + 32) / MB)
     assert "needs about" in estimate.advice
@@ -50,7 +51,7 @@ def test_adm003_admit_boundary_and_negative_headroom():
 def test_adm004_estimate_grows_with_models_and_uses_measured_size():
     one = estimate_job("ml", rows=50_000, bytes_memory=20 * MB)
     five = estimate_job("ml", rows=50_000, bytes_memory=20 * MB, models=5)
-    assert one == pytest.approx(KIND_OVERHEAD_MB["ml"] + 20 * KIND_FACTORS["ml"])
+    assert one == pytest.approx(JOB_PROCESS_MB + KIND_OVERHEAD_MB["ml"] + 20 * KIND_FACTORS["ml"])
     assert five > one
     # A measured size wins over the dtype estimate.
     assert estimate_job("ml", rows=50_000, dtypes=FLOATS_100, bytes_memory=20 * MB) == one
@@ -65,7 +66,7 @@ def test_adm005_basket_matrix_and_extra():
         extra={"transactions": 20_000, "items": 5_000},
     )
     assert big > base + 300
-    assert estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50}) == 50
+    assert estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50}) == JOB_PROCESS_MB + 50
 
 
 def test_adm006_every_kind_documented():
