@@ -66,7 +66,10 @@ def test_adm005_basket_matrix_and_extra():
         extra={"transactions": 20_000, "items": 5_000},
     )
     assert big > base + 300
-    assert estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50}) == JOB_PROCESS_MB + 50
+    assert (
+        estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50})
+        == JOB_PROCESS_MB + 50
+    )
 
 
 def test_adm006_every_kind_documented():
