@@ -211,9 +211,9 @@ def sampling_card(
                             dbc.Input(
                                 id=IDS.SAMPLE_SIZE,
                                 type="number",
-                                min=100,
+                                min=1,
                                 max=rows_full,
-                                step=1000,
+                                step=1,
                                 value=sampling.get("size") or default_size,
                             ),
                         ],

@@ -261,7 +261,9 @@ def resample(
             info.key, full.key, info.version, info.rows, full.rows, info.columns, False
         )
     if size is None or size < 1:
-        raise InvalidParameter("Choose a sample size of at least 1 row.")
+        raise InvalidParameter(
+            f"Enter a sample size as a whole number of rows, from 1 to {full.rows - 1:,}."
+        )
     if size >= full.rows:
         raise InvalidParameter(
             f"The sample size must be smaller than the {full.rows:,} rows of the full data; "

@@ -27,6 +27,7 @@ def write_sales_csv(path, rows: int, seed: int = 1):
 
 
 def open_data_page(dash_duo, app):
+    dash_duo.driver.set_window_size(1400, 1000)
     dash_duo.start_server(app)
     dash_duo.wait_for_element(f"#{Shell.NAV}")
     dash_duo.driver.get(dash_duo.server_url + "/data")
@@ -106,3 +107,48 @@ def test_data004_oversized_upload_is_refused_with_message(dash_duo, make_app, tm
     dash_duo.wait_for_contains_text(
         f"#{Shell.MESSAGE}", "larger than the 1 MB upload limit", timeout=15
     )
+
+
+def test_data005_resample_and_use_full_data(dash_duo, make_app, tmp_path):
+    write_sales_csv(tmp_path / "big.csv", 2_500)
+    open_data_page(dash_duo, make_app(sample_threshold_rows=1_000, sample_rows=300))
+    upload_file(dash_duo, tmp_path / "big.csv")
+    dash_duo.wait_for_contains_text(
+        f"#{Data.SAMPLING_TEXT}", "Using 300 sampled rows of 2,500", timeout=30
+    )
+
+    size = dash_duo.find_element(f"#{Data.SAMPLE_SIZE}")
+    dash_duo.clear_input(size)
+    size.send_keys("500")
+    dash_duo.find_element(f"#{Data.SAMPLE_APPLY}").click()
+    dash_duo.wait_for_contains_text(
+        f"#{Data.SAMPLING_TEXT}", "Using 500 sampled rows of 2,500", timeout=30
+    )
+
+    dash_duo.find_element(f"#{Data.SAMPLE_FULL}").click()
+    dash_duo.wait_for_contains_text(
+        f"#{Data.SAMPLING_TEXT}", "Using the full data (2,500 rows)", timeout=30
+    )
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Using the full data: 2,500 rows.")
+
+
+def test_data006_excel_with_two_sheets_offers_the_sheet_choice(dash_duo, make_app, tmp_path):
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"a": [1, 2, 3]}).to_excel(writer, sheet_name="2023", index=False)
+        pd.DataFrame({"b": range(7), "c": list("abcdefg")}).to_excel(
+            writer, sheet_name="2024", index=False
+        )
+    open_data_page(dash_duo, make_app())
+    upload_file(dash_duo, book)
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Loaded 3 rows × 1 columns", timeout=30)
+
+    dash_duo.select_dcc_dropdown(f"#{Data.SHEET_SELECT}", value="2024")
+    dash_duo.wait_for_contains_text(f"#{Data.SHEET_SELECT}", "2024")
+    dash_duo.driver.execute_script(  # the closed menu can still cover the button for a moment
+        "arguments[0].click();", dash_duo.find_element(f"#{Data.SHEET_APPLY}")
+    )
+
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Loaded 7 rows × 2 columns", timeout=30)
+    names = wait_until(lambda: grid_cells(dash_duo, f"#{Data.COLUMNS_GRID}", "column"))
+    assert sorted(names) == ["b", "c"]

@@ -180,9 +180,9 @@ def test_ds010_use_full_data(store, small_settings, tmp_path):
     [
         ({"size": 120}, "The sample size must be smaller than the 120 rows of the full data"),
         ({"size": 500}, "The sample size must be smaller than the 120 rows of the full data"),
-        ({"size": 0}, "Choose a sample size of at least 1 row."),
-        ({"size": -5}, "Choose a sample size of at least 1 row."),
-        ({"size": None}, "Choose a sample size of at least 1 row."),
+        ({"size": 0}, "Enter a sample size as a whole number of rows"),
+        ({"size": -5}, "Enter a sample size as a whole number of rows"),
+        ({"size": None}, "Enter a sample size as a whole number of rows"),
         ({"size": 30, "stratify": "nope"}, "Cannot stratify by 'nope': there is no such column"),
     ],
 )
