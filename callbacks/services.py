@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import psutil
 from dash import DiskcacheManager
 from flask_caching import Cache as ViewCache
 
@@ -117,11 +118,21 @@ class Services:
         pids = self.processes.live()
         for pid in self.jobs.running_pids():
             pids.setdefault(pid, "job")
+            relay = _parent_pid(pid)  # Dash's forked process that relays the job's progress
+            if relay and relay not in pids:
+                pids[relay] = "job relay"
         return pids
 
     def memory_status(self) -> MemoryStatus:
         """Measure the app's processes against the memory budget."""
         return measure(self.app_pids(), self.settings.memory_budget_mb)
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
 
 
 def make_background_manager(settings: Settings):
