@@ -168,8 +168,9 @@ def build_job_services(settings: Settings) -> Services:
     """Build the services of a job process: storage and registry, every enabled job kind."""
     from callbacks.data import INGEST  # noqa: PLC0415 - avoid an import cycle
     from callbacks.jobs import SELFTEST  # noqa: PLC0415
+    from callbacks.profile import PROFILE  # noqa: PLC0415
 
-    kinds = {INGEST.name: INGEST}
+    kinds = {INGEST.name: INGEST, PROFILE.name: PROFILE}
     if settings.enable_test_jobs:
         kinds[SELFTEST.name] = SELFTEST
     return Services(settings=settings, signer=SessionSigner(settings.secret_key), job_kinds=kinds)

@@ -6,6 +6,7 @@ from dash import ALL, Input, Output, State, html, no_update
 
 from components import data as data_page
 from components import home as home_page
+from components import profile as profile_page
 from components import system as system_page
 from components.ids import Shell as IDS
 from components.shell import PAGES
@@ -20,6 +21,8 @@ def render_page(pathname: str | None, services) -> html.Div:
         return home_page.layout(samples=SAMPLES)
     if path == "/data":
         return data_page.layout(max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES)
+    if path == "/profile":
+        return profile_page.layout()
     if path == "/system":
         return system_page.layout()
     return html.Div(

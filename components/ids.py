@@ -62,6 +62,24 @@ class Data:
     CONTENT = "data-content"
 
 
+class Profile:
+    """Profile page: overview, issues, columns, distributions, correlations, missing."""
+
+    RUN = "profile-run"
+    CONTENT = "profile-content"
+    STATUS = "profile-status"
+    CARDS = "profile-cards"
+    SCORE = "profile-score"
+    ISSUES = "profile-issues"
+    COLUMNS_GRID = "profile-columns-grid"
+    DIST_COLUMN = "profile-dist-column"
+    DIST_GRAPH = "profile-dist-graph"
+    CORR_METHOD = "profile-corr-method"
+    CORR_GRAPH = "profile-corr-graph"
+    CORR_PAIRS = "profile-corr-pairs"
+    MISSING_GRAPH = "profile-missing-graph"
+
+
 class System:
     """System page: memory per process, stored items, columns, jobs, cleanup, unlock."""
 
@@ -80,6 +98,6 @@ class System:
 def all_ids() -> list[str]:
     """Return every id string declared above (for the uniqueness test)."""
     found = []
-    for group in (Shell, Home, Data, System):
+    for group in (Shell, Home, Data, Profile, System):
         found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
     return found

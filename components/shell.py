@@ -22,6 +22,7 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("/", "Home", "What is loaded and where to start"),
     Page("/data", "Data", "Upload, optimize, sample and preview"),
+    Page("/profile", "Profile", "Quality, statistics, distributions, correlations"),
     Page("/system", "System", "Memory, stored items, jobs, cleanup"),
 )
 

@@ -1,0 +1,193 @@
+"""Profile page wiring: the profile job, the stored profile, charts from aggregates."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from dash import Input, Output, State, html, no_update
+
+from callbacks.jobs import JobKind, request_job
+from components import profile as page
+from components.ids import Profile as IDS
+from components.ids import Shell
+from dashboard import plots
+from dashboard.errors import DataInsightsError, InvalidParameter
+from dashboard.profile import compute_profile, correlations, distribution
+
+log = logging.getLogger(__name__)
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+def run_profile(services, session: str, request: dict, progress) -> dict:
+    """Job body: profile the analysis dataset and store it as ``profile`` (protected)."""
+    store = services.store
+    data = store.info_by_name(session, "data")
+    if data is None:
+        raise InvalidParameter("Load a dataset on the Data page first.")
+    frame = store.read_frame(session, data.key)
+    profile = compute_profile(frame, dataset_version=data.version, progress=progress).to_dict()
+    progress("Spearman correlations", 0, 1)
+    profile["correlations_spearman"] = correlations(frame, method="spearman")
+    del frame
+    store.put_frame(
+        session,
+        "profile",
+        pd.DataFrame({"profile": [data.version]}),
+        meta={"profile": profile, "dataset_version": data.version},
+    )
+    return {"message": f"Profiled {data.rows:,} rows × {data.columns} columns."}
+
+
+def estimate_profile(services, session: str, request: dict) -> dict | None:
+    """Return admission's view of a profile job: the analysis dataset's size."""
+    data = services.store.info_by_name(session, "data")
+    return None if data is None else {"rows": data.rows, "bytes_memory": data.bytes_memory}
+
+
+PROFILE = JobKind(
+    name="profile",
+    describe=lambda r: "Profiling the data",
+    run=run_profile,
+    estimate=estimate_profile,
+)
+
+
+# --- plain handlers -----------------------------------------------------------------------
+
+
+def stored_profile(services, session: str) -> tuple[dict | None, bool]:
+    """Return ``(profile, stale)``: the stored profile and whether ``data`` changed since."""
+    store = services.store
+    item = store.info_by_name(session, "profile")
+    if item is None:
+        return None, False
+    data = store.info_by_name(session, "data")
+    stale = data is None or item.meta.get("dataset_version") != data.version
+    return item.meta.get("profile"), stale
+
+
+def render(services, session_id: str | None):
+    """Return ``(status, content)`` of the Profile page."""
+    try:
+        session = services.signer.verify(session_id)
+    except DataInsightsError:
+        return page.status("Reload the page to start a session."), None
+    if services.store.info_by_name(session, "data") is None:
+        return page.status("Load a dataset on the Data page first."), None
+    profile, stale = stored_profile(services, session)
+    if profile is None:
+        return page.status("No profile yet: click “Profile the data”."), None
+    note = None
+    if stale:
+        note = page.status(
+            "This profile is from an earlier version of the data (it changed since). "
+            "Click “Profile the data” to run it again.",
+            color="warning",
+        )
+    names = [c["name"] for c in profile.get("columns", [])]
+    content = html.Div(
+        [
+            page.overview_cards(profile.get("overview", {})),
+            page.issues_card(profile.get("issues", [])),
+            page.columns_card(profile.get("columns", [])),
+            page.charts(names),
+        ]
+    )
+    return note, content
+
+
+def distribution_for(services, session_id: str | None, column: str | None) -> dict:
+    """Return the distribution aggregates of one column of the analysis dataset.
+
+    Reads that one column from disk; memoized per dataset version and column.
+    """
+    session = services.signer.verify(session_id)
+    data = services.store.info_by_name(session, "data")
+    if data is None or not column:
+        raise InvalidParameter("Load a dataset on the Data page first.")
+    key = f"dist:{data.key}:{data.version}:{column}"
+    cached = services.view_cache.get(key) if services.view_cache else None
+    if cached is None:
+        frame = services.store.read_frame(session, data.key, columns=[column])
+        cached = distribution(frame, column)
+        if services.view_cache:
+            services.view_cache.set(key, cached)
+    return cached
+
+
+def strongest_pairs(corr: dict) -> html.Ul | str:
+    """Return the strongest correlated pairs as a short list."""
+    pairs = corr.get("strongest") or []
+    if not pairs:
+        return ""
+    return html.Ul(
+        [html.Li(f"{p['a']} × {p['b']}: {p['r']:+.2f}") for p in pairs[:10]], className="mb-0"
+    )
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def register(app, services) -> None:
+    """Wire the Profile page."""
+    services.job_kinds[PROFILE.name] = PROFILE
+
+    @app.callback(
+        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(IDS.RUN, "n_clicks"),
+        State(Shell.NAV_LOCK, "data"),
+        prevent_initial_call=True,
+    )
+    def run(clicks, locked):
+        if not clicks:
+            return no_update, no_update
+        return request_job(locked, {"kind": "profile"})
+
+    @app.callback(
+        Output(IDS.STATUS, "children"),
+        Output(IDS.CONTENT, "children"),
+        Input(Shell.DATASET, "data"),
+        Input(Shell.JOB_SEEN, "data"),
+        State(Shell.SESSION, "data"),
+    )
+    def content(_dataset, _seen, session_id):
+        return render(services, session_id)
+
+    @app.callback(
+        Output(IDS.DIST_GRAPH, "figure"),
+        Input(IDS.DIST_COLUMN, "value"),
+        State(Shell.SESSION, "data"),
+    )
+    def dist(column, session_id):
+        try:
+            return plots.distribution_figure(column, distribution_for(services, session_id, column))
+        except DataInsightsError as err:
+            return plots.empty_figure(str(err))
+
+    @app.callback(
+        Output(IDS.CORR_GRAPH, "figure"),
+        Output(IDS.CORR_PAIRS, "children"),
+        Output(IDS.MISSING_GRAPH, "figure"),
+        Input(IDS.CORR_METHOD, "value"),
+        State(Shell.SESSION, "data"),
+    )
+    def corr(method, session_id):
+        try:
+            profile, _ = stored_profile(services, services.signer.verify(session_id))
+        except DataInsightsError as err:
+            empty = plots.empty_figure(str(err))
+            return empty, "", empty
+        if profile is None:
+            empty = plots.empty_figure("No profile yet.")
+            return empty, "", empty
+        chosen = profile.get("correlations_spearman" if method == "spearman" else "correlations")
+        chosen = chosen or {}
+        return (
+            plots.correlation_figure(chosen),
+            strongest_pairs(chosen),
+            plots.missing_figure(profile.get("missing", {})),
+        )

@@ -1,0 +1,205 @@
+"""Profile page layout: run the profile, then overview, issues, columns and charts."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.ids import Profile as IDS
+from components.widgets import COUNT_COLUMN, card, format_bytes, format_int
+
+SEVERITY_COLORS = {"high": "danger", "medium": "warning", "low": "secondary"}
+
+
+def layout() -> html.Div:
+    """Return the Profile page (its body is filled from the stored profile)."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Profile", className="mb-0 me-3"),
+                    dbc.Button("Profile the data", id=IDS.RUN, color="primary", size="sm"),
+                ],
+                className="d-flex align-items-center mb-3",
+            ),
+            html.Div(id=IDS.STATUS),
+            html.Div(id=IDS.CONTENT),
+        ]
+    )
+
+
+def status(message: str, color: str = "info") -> dbc.Alert:
+    """Return the note above the profile (none yet, stale, from which version)."""
+    return dbc.Alert(message, color=color, className="py-2")
+
+
+def overview_cards(overview: dict) -> dbc.Row:
+    """Return the overview cards; the quality score shows its formula on hover."""
+    items = [
+        ("Rows", format_int(overview.get("rows")), None),
+        ("Columns", format_int(overview.get("columns")), None),
+        ("Missing cells", f"{overview.get('missing_cells_pct', 0):.1f} %", None),
+        ("Duplicate rows", format_int(overview.get("duplicate_rows")), None),
+        ("Memory", format_bytes(overview.get("memory_bytes")), None),
+        (
+            "Quality score",
+            f"{overview.get('quality_score', 0):.0f} / 100",
+            overview.get("quality_formula"),
+        ),
+    ]
+    return dbc.Row(
+        [
+            dbc.Col(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.Div(label, className="text-muted small"),
+                            html.Div(
+                                value,
+                                className="fs-5 fw-semibold",
+                                **({"id": IDS.SCORE, "title": hover} if hover else {}),
+                            ),
+                        ]
+                    ),
+                    className="h-100",
+                ),
+                md=True,
+            )
+            for label, value, hover in items
+        ],
+        className="g-3",
+        id=IDS.CARDS,
+    )
+
+
+def issues_card(issues: list[dict]) -> html.Div:
+    """Return the quality issues, worst first, each with the step that fixes it."""
+    if not issues:
+        body = html.P("No quality issues found.", className="mb-0 text-success")
+    else:
+        body = html.Ul(
+            [
+                html.Li(
+                    [
+                        dbc.Badge(
+                            i.get("severity", "low"),
+                            className="me-2",
+                            color=SEVERITY_COLORS.get(i.get("severity"), "secondary"),
+                        ),
+                        i.get("message", ""),
+                        html.Span(f" Fix: {fix_text(i.get('fix'))}", className="text-muted small")
+                        if i.get("fix")
+                        else None,
+                    ],
+                    className="mb-1",
+                )
+                for i in issues
+            ],
+            className="list-unstyled mb-0",
+        )
+    return card("Quality issues", body, id=IDS.ISSUES)
+
+
+def fix_text(fix: dict | None) -> str:
+    """Describe a cleaning step in words."""
+    if not fix:
+        return ""
+    op = str(fix.get("op", "")).replace("_", " ")
+    columns = fix.get("columns")
+    return f"{op} ({', '.join(map(str, columns))})" if columns else op
+
+
+def columns_card(columns: list[dict]) -> html.Div:
+    """Return the per-column statistics table."""
+    number = {
+        "type": "rightAligned",
+        "valueFormatter": {
+            "function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"
+        },
+    }
+    rows = [
+        {
+            **{
+                k: c.get(k)
+                for k in (
+                    "name",
+                    "dtype",
+                    "semantic",
+                    "missing_pct",
+                    "unique",
+                    "min",
+                    "max",
+                    "mean",
+                    "std",
+                    "q50",
+                )
+            },
+            "top": ", ".join(
+                f"{t.get('value')} ({t.get('count'):,})" for t in (c.get("top") or [])[:3]
+            ),
+        }
+        for c in columns
+    ]
+    return card(
+        "Columns",
+        dag.AgGrid(
+            id=IDS.COLUMNS_GRID,
+            rowData=rows,
+            columnDefs=[
+                {"field": "name", "headerName": "Column", "pinned": "left"},
+                {"field": "dtype", "headerName": "Type"},
+                {"field": "semantic", "headerName": "Kind"},
+                {"field": "missing_pct", "headerName": "Missing %", **number},
+                {"field": "unique", "headerName": "Unique", **COUNT_COLUMN},
+                {"field": "min", "headerName": "Min", **number},
+                {"field": "q50", "headerName": "Median", **number},
+                {"field": "mean", "headerName": "Mean", **number},
+                {"field": "std", "headerName": "Std", **number},
+                {"field": "max", "headerName": "Max", **number},
+                {"field": "top", "headerName": "Top values", "minWidth": 220},
+            ],
+            defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
+            dashGridOptions={"domLayout": "autoHeight"} if len(rows) <= 15 else {},
+            style={"height": "460px"} if len(rows) > 15 else {},
+            className="ag-theme-alpine",
+        ),
+    )
+
+
+def charts(columns: list[str]) -> html.Div:
+    """Return the distribution, correlation and missing-value charts."""
+    return html.Div(
+        [
+            card(
+                "Distribution",
+                [
+                    dcc.Dropdown(
+                        id=IDS.DIST_COLUMN,
+                        options=columns,
+                        value=columns[0] if columns else None,
+                        clearable=False,
+                        className="mb-2",
+                    ),
+                    dcc.Graph(id=IDS.DIST_GRAPH, config={"displaylogo": False}),
+                ],
+            ),
+            card(
+                "Correlations",
+                [
+                    dbc.RadioItems(
+                        id=IDS.CORR_METHOD,
+                        inline=True,
+                        value="pearson",
+                        options=[
+                            {"label": "Pearson", "value": "pearson"},
+                            {"label": "Spearman", "value": "spearman"},
+                        ],
+                    ),
+                    dcc.Graph(id=IDS.CORR_GRAPH, config={"displaylogo": False}),
+                    html.Div(id=IDS.CORR_PAIRS, className="small"),
+                ],
+            ),
+            card("Missing values", dcc.Graph(id=IDS.MISSING_GRAPH, config={"displaylogo": False})),
+        ]
+    )

@@ -1,0 +1,112 @@
+"""Figure builders: small plotly figures from aggregates (never from rows).
+
+Each function takes the JSON-able aggregates computed by ``dashboard.profile`` and returns
+a ``plotly.graph_objects.Figure``; the figure's size does not depend on the row count.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+_LAYOUT = {
+    "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
+    "template": "plotly_white",
+    "height": 360,
+}
+
+
+def empty_figure(message: str) -> go.Figure:
+    """Return a blank figure that says ``message``."""
+    fig = go.Figure()
+    fig.update_layout(
+        **_LAYOUT,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "font": {"size": 14}}],
+    )
+    return fig
+
+
+def distribution_figure(column: str, dist: dict) -> go.Figure:
+    """Histogram, top-values bar or timeline of one column, from ``profile.distribution``."""
+    kind = dist.get("kind")
+    if kind == "histogram":
+        edges, counts = dist["edges"], dist["counts"]
+        centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        fig = go.Figure(
+            go.Bar(
+                x=centers,
+                y=counts,
+                width=widths,
+                marker_color="#0d6efd",
+                hovertemplate="%{x}<br>%{y:,} rows<extra></extra>",
+            )
+        )
+    elif kind == "bar":
+        values = [str(v) for v in dist["values"]]
+        counts = list(dist["counts"])
+        if dist.get("other"):
+            values.append("(other values)")
+            counts.append(dist["other"])
+        fig = go.Figure(
+            go.Bar(
+                x=counts,
+                y=values,
+                orientation="h",
+                marker_color="#0d6efd",
+                hovertemplate="%{y}: %{x:,} rows<extra></extra>",
+            )
+        )
+        fig.update_yaxes(autorange="reversed")
+    elif kind == "timeline":
+        fig = go.Figure(
+            go.Scatter(
+                x=dist["periods"], y=dist["counts"], mode="lines+markers", line_color="#0d6efd"
+            )
+        )
+    else:
+        return empty_figure("No values to show.")
+    fig.update_layout(**_LAYOUT, title=f"Distribution of {column}", bargap=0.05)
+    return fig
+
+
+def correlation_figure(corr: dict) -> go.Figure:
+    """Heatmap of a correlation matrix from ``profile.correlations``."""
+    columns = corr.get("columns") or []
+    if len(columns) < 2:
+        return empty_figure("Correlations need at least two numeric columns.")
+    fig = go.Figure(
+        go.Heatmap(
+            z=corr["matrix"],
+            x=columns,
+            y=columns,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            hovertemplate="%{x} × %{y}: %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **{**_LAYOUT, "height": max(360, 22 * len(columns) + 120)},
+        title=f"{corr.get('method', 'pearson').title()} correlation",
+    )
+    return fig
+
+
+def missing_figure(missing: dict) -> go.Figure:
+    """Bar of missing values per column (columns with none are left out)."""
+    rows = [r for r in missing.get("by_column", []) if r.get("missing")]
+    if not rows:
+        return empty_figure("No missing values.")
+    fig = go.Figure(
+        go.Bar(
+            x=[r["column"] for r in rows],
+            y=[r["pct"] for r in rows],
+            marker_color="#fd7e14",
+            hovertemplate="%{x}: %{y:.1f} % missing<extra></extra>",
+        )
+    )
+    fig.update_layout(**_LAYOUT, title="Missing values per column", yaxis_title="% missing")
+    return fig
