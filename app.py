@@ -7,9 +7,9 @@ import logging
 
 from dash import Dash
 
+from callbacks import cleaning, jobs, profile, routes, shell, system
 from callbacks import data as data_callbacks
 from callbacks import home as home_callbacks
-from callbacks import jobs, profile, routes, shell, system
 from callbacks.services import build_services
 from components import shell as shell_layout
 from dashboard.settings import Settings
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     home_callbacks.register(app, services)
     data_callbacks.register(app, services)
     profile.register(app, services)
+    cleaning.register(app, services)
     system.register(app, services)
     app.services = services  # for tests and tools; never mutated by callbacks
     return app

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import JobKind, request_job
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
 from dashboard import plots
+from dashboard.cleaning import OPERATIONS
 from dashboard.errors import DataInsightsError, InvalidParameter
 from dashboard.profile import compute_profile, correlations, distribution
 
@@ -69,7 +70,7 @@ def stored_profile(services, session: str) -> tuple[dict | None, bool]:
     return item.meta.get("profile"), stale
 
 
-def render(services, session_id: str | None):
+def render(services, session_id: str | None, steps: list[dict] | None = None):
     """Return ``(status, content)`` of the Profile page."""
     try:
         session = services.signer.verify(session_id)
@@ -94,6 +95,7 @@ def render(services, session_id: str | None):
             page.issues_card(profile.get("issues", [])),
             page.columns_card(profile.get("columns", [])),
             page.charts(names),
+            page.cleaning_card(OPERATIONS, names, steps or []),
         ]
     )
     return note, content
@@ -151,11 +153,18 @@ def register(app, services) -> None:
         Output(IDS.STATUS, "children"),
         Output(IDS.CONTENT, "children"),
         Input(Shell.DATASET, "data"),
-        Input(Shell.JOB_SEEN, "data"),
+        Input(Shell.JOB_RESULT, "data"),
         State(Shell.SESSION, "data"),
+        State(IDS.CLEAN_STEPS, "data"),
     )
-    def content(_dataset, _seen, session_id):
-        return render(services, session_id)
+    def content(_dataset, result, session_id, steps):
+        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") not in (
+            "profile",
+            "clean",
+            "undo",
+        ):
+            return no_update, no_update  # e.g. a preview: keep the page as it is
+        return render(services, session_id, steps)
 
     @app.callback(
         Output(IDS.DIST_GRAPH, "figure"),

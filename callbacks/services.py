@@ -166,11 +166,13 @@ def build_services(settings: Settings) -> Services:
 
 def build_job_services(settings: Settings) -> Services:
     """Build the services of a job process: storage and registry, every enabled job kind."""
-    from callbacks.data import INGEST  # noqa: PLC0415 - avoid an import cycle
+    from callbacks.cleaning import KINDS as CLEANING  # noqa: PLC0415 - avoid an import cycle
+    from callbacks.data import INGEST  # noqa: PLC0415
     from callbacks.jobs import SELFTEST  # noqa: PLC0415
     from callbacks.profile import PROFILE  # noqa: PLC0415
 
     kinds = {INGEST.name: INGEST, PROFILE.name: PROFILE}
+    kinds.update({kind.name: kind for kind in CLEANING})
     if settings.enable_test_jobs:
         kinds[SELFTEST.name] = SELFTEST
     return Services(settings=settings, signer=SessionSigner(settings.secret_key), job_kinds=kinds)

@@ -78,6 +78,20 @@ class Profile:
     CORR_GRAPH = "profile-corr-graph"
     CORR_PAIRS = "profile-corr-pairs"
     MISSING_GRAPH = "profile-missing-graph"
+    CLEAN_OP = "profile-clean-op"
+    CLEAN_COLUMNS = "profile-clean-columns"
+    CLEAN_NUMBER = "profile-clean-number"
+    CLEAN_CHOICE = "profile-clean-choice"
+    CLEAN_VALUE = "profile-clean-value"
+    CLEAN_ADD = "profile-clean-add"
+    CLEAN_CLEAR = "profile-clean-clear"
+    CLEAN_STEPS = "profile-clean-steps"  # dcc.Store (session): the steps the user picked
+    CLEAN_LIST = "profile-clean-list"
+    CLEAN_FULL = "profile-clean-full"
+    CLEAN_PREVIEW = "profile-clean-preview"
+    CLEAN_APPLY = "profile-clean-apply"
+    CLEAN_UNDO = "profile-clean-undo"
+    CLEAN_REPORT = "profile-clean-report"
 
 
 class System:

@@ -23,8 +23,11 @@ def layout() -> html.Div:
                 ],
                 className="d-flex align-items-center mb-3",
             ),
+            dcc.Store(id=IDS.CLEAN_STEPS, storage_type="session"),
             html.Div(id=IDS.STATUS),
             html.Div(id=IDS.CONTENT),
+            # outside the content: the content is rebuilt after every job, the preview stays
+            html.Div(id=IDS.CLEAN_REPORT, className="mt-3"),
         ]
     )
 
@@ -203,3 +206,141 @@ def charts(columns: list[str]) -> html.Div:
             card("Missing values", dcc.Graph(id=IDS.MISSING_GRAPH, config={"displaylogo": False})),
         ]
     )
+
+
+def cleaning_card(operations: dict, columns: list[str], steps: list[dict]) -> html.Div:
+    """Return the cleaning step builder: pick steps, preview them, apply, undo."""
+    return card(
+        "Clean the data",
+        [
+            html.P(
+                "Add steps, preview what they change (rows and columns before → after, cells "
+                "changed), then apply. Applying makes a new version of the data; Undo brings "
+                "the previous one back.",
+                className="small text-muted",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id=IDS.CLEAN_OP,
+                            clearable=False,
+                            value="remove_duplicates",
+                            options=[
+                                {"label": o["title"], "value": k} for k, o in operations.items()
+                            ],
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id=IDS.CLEAN_COLUMNS,
+                            options=columns,
+                            multi=True,
+                            placeholder="Columns (where the step takes them)",
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(
+                        dbc.Input(
+                            id=IDS.CLEAN_NUMBER, type="number", placeholder="Threshold / k / t"
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id=IDS.CLEAN_CHOICE,
+                            placeholder="Method / action",
+                            options=[
+                                "median",
+                                "mean",
+                                "mode",
+                                "constant",
+                                "absolute",
+                                "zero",
+                                "drop_row",
+                                "iqr",
+                                "zscore",
+                                "lower",
+                                "upper",
+                                "title",
+                            ],
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(dbc.Input(id=IDS.CLEAN_VALUE, placeholder="Fill value"), md=1),
+                ],
+                className="g-2 mb-2",
+            ),
+            html.Div(
+                [
+                    dbc.Button("Add step", id=IDS.CLEAN_ADD, size="sm", className="me-2"),
+                    dbc.Button(
+                        "Clear steps",
+                        id=IDS.CLEAN_CLEAR,
+                        size="sm",
+                        outline=True,
+                        color="secondary",
+                    ),
+                ],
+                className="mb-2",
+            ),
+            html.Ol(step_items(steps), id=IDS.CLEAN_LIST, className="mb-2"),
+            dbc.Checkbox(id=IDS.CLEAN_FULL, label="Also clean the full data", value=False),
+            html.Div(
+                [
+                    dbc.Button(
+                        "Preview", id=IDS.CLEAN_PREVIEW, size="sm", color="info", className="me-2"
+                    ),
+                    dbc.Button(
+                        "Apply", id=IDS.CLEAN_APPLY, size="sm", color="success", className="me-2"
+                    ),
+                    dbc.Button("Undo", id=IDS.CLEAN_UNDO, size="sm", color="warning", outline=True),
+                ],
+                className="mt-2",
+            ),
+        ],
+    )
+
+
+def step_text(step: dict) -> str:
+    """Describe one cleaning step in words."""
+
+    def shown(value) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{k} → {shown(v)}" for k, v in value.items())
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        return str(value)
+
+    params = "; ".join(f"{k}: {shown(v)}" for k, v in step.items() if k != "op")
+    return f"{step.get('op', '').replace('_', ' ')}" + (f" ({params})" if params else "")
+
+
+def preview_table(reports: list[dict]) -> dbc.Table:
+    """Return the preview: one row per step, before → after and cells changed."""
+    header = html.Thead(
+        html.Tr([html.Th(h) for h in ("Step", "Rows", "Columns", "Cells changed", "What it did")])
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(r.get("op", "").replace("_", " ")),
+                    html.Td(f"{r.get('rows_before', 0):,} → {r.get('rows_after', 0):,}"),
+                    html.Td(f"{r.get('columns_before', 0):,} → {r.get('columns_after', 0):,}"),
+                    html.Td(f"{r.get('cells_changed', 0):,}"),
+                    html.Td(r.get("message", "")),
+                ]
+            )
+            for r in reports
+        ]
+    )
+    return dbc.Table([header, body], size="sm", bordered=True, className="mb-0")
+
+
+def step_items(steps: list[dict]) -> list:
+    """Return the list items of the chosen cleaning steps."""
+    if not steps:
+        return [html.Li("No steps yet.", className="text-muted")]
+    return [html.Li(step_text(s)) for s in steps]

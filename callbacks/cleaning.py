@@ -1,0 +1,200 @@
+"""Cleaning on the Profile page: build steps, preview, apply and undo as jobs."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, ctx, no_update
+
+from callbacks.jobs import JobKind, request_job
+from callbacks.profile import run_profile
+from components import profile as page
+from components.ids import Profile as IDS
+from components.ids import Shell
+from components.widgets import alert
+from dashboard.cleaning import apply_to_store, preview, undo, validate_steps
+from dashboard.datasets import ActiveDataset
+from dashboard.errors import InvalidParameter
+
+NEEDS_COLUMNS = {
+    "parse_dates",
+    "convert_numeric",
+    "fix_negative",
+    "remove_outliers",
+    "fill_missing",
+    "standardize_categories",
+}
+OPTIONAL_COLUMNS = {"trim_text", "remove_duplicates"}
+
+
+def build_step(op: str, columns, number, choice, value) -> dict:
+    """Turn the step builder's fields into one step (validated later, in the job).
+
+    Raises:
+        InvalidParameter: A step that needs columns has none.
+    """
+    columns = list(columns or [])
+    if op in NEEDS_COLUMNS and not columns:
+        raise InvalidParameter("Choose the columns this step applies to.")
+    step: dict = {"op": op}
+    if op in NEEDS_COLUMNS | OPTIONAL_COLUMNS and columns:
+        step["columns"] = columns
+    if op == "drop_missing_columns":
+        step["threshold"] = 50 if number is None else number
+    elif op == "fix_negative":
+        step["action"] = choice if choice in ("absolute", "zero", "drop_row") else "absolute"
+    elif op == "remove_outliers":
+        step["method"] = choice if choice in ("iqr", "zscore") else "iqr"
+        if number is not None:
+            step["k" if step["method"] == "iqr" else "t"] = number
+    elif op == "fill_missing":
+        method = choice if choice in ("median", "mean", "mode", "constant") else "median"
+        spec = {"method": method, **({"value": value} if method == "constant" else {})}
+        step["columns"] = {c: dict(spec) for c in columns}
+    elif op == "standardize_categories":
+        step["case"] = choice if choice in ("lower", "upper", "title") else None
+    return step
+
+
+def _active(store, session: str) -> dict:
+    data = store.info_by_name(session, "data")
+    full = store.info_by_name(session, "data_full")
+    sampled = bool(full is not None and data.meta.get("sampling", {}).get("sampled"))
+    return ActiveDataset(
+        data.key,
+        full.key if full else None,
+        data.version,
+        data.rows,
+        full.rows if full else data.rows,
+        data.columns,
+        sampled,
+    ).to_dict()
+
+
+def run_preview(services, session: str, request: dict, progress) -> dict:
+    """Job body: what the steps would do to the analysis dataset (nothing stored)."""
+    store = services.store
+    data = store.info_by_name(session, "data")
+    if data is None:
+        raise InvalidParameter("Load a dataset on the Data page first.")
+    progress("Previewing", 0, 1)
+    frame = store.read_frame(session, data.key)
+    steps = validate_steps(frame, request.get("steps") or [])
+    reports = preview(frame, steps)
+    return {"preview": reports, "message": f"Preview of {len(reports)} step(s) ready."}
+
+
+def run_clean(services, session: str, request: dict, progress) -> dict:
+    """Job body: apply the steps (a new version of ``data``) and profile the result."""
+    store = services.store
+    if not request.get("steps"):
+        raise InvalidParameter("Add at least one step first.")
+    outcome = apply_to_store(
+        store,
+        session,
+        request["steps"],
+        also_full=bool(request.get("also_full")),
+        progress=progress,
+    )
+    run_profile(services, session, {}, progress)
+    return {
+        "dataset": _active(store, session),
+        "message": f"Cleaned: version {outcome['version']} has {outcome['rows']:,} rows × "
+        f"{outcome['columns']} columns. Undo brings the previous one back.",
+    }
+
+
+def run_undo(services, session: str, request: dict, progress) -> dict:
+    """Job body: bring the previous version of ``data`` back and profile it."""
+    store = services.store
+    outcome = undo(store, session)
+    run_profile(services, session, {}, progress)
+    return {
+        "dataset": _active(store, session),
+        "message": f"Undone: back to the data before the last cleaning "
+        f"(now version {outcome.get('version')}).",
+    }
+
+
+def _estimate(services, session: str, request: dict) -> dict | None:
+    data = services.store.info_by_name(session, "data")
+    return None if data is None else {"rows": data.rows, "bytes_memory": data.bytes_memory}
+
+
+KINDS = (
+    JobKind("clean-preview", lambda r: "Previewing cleaning steps", run_preview, _estimate),
+    JobKind("clean", lambda r: "Cleaning the data", run_clean, _estimate),
+    JobKind("undo", lambda r: "Undoing the last cleaning", run_undo, _estimate),
+)
+
+
+def register(app, services) -> None:
+    """Wire the cleaning step builder and its jobs."""
+    for kind in KINDS:
+        services.job_kinds[kind.name] = kind
+
+    @app.callback(
+        Output(IDS.CLEAN_STEPS, "data"),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(IDS.CLEAN_ADD, "n_clicks"),
+        Input(IDS.CLEAN_CLEAR, "n_clicks"),
+        State(IDS.CLEAN_OP, "value"),
+        State(IDS.CLEAN_COLUMNS, "value"),
+        State(IDS.CLEAN_NUMBER, "value"),
+        State(IDS.CLEAN_CHOICE, "value"),
+        State(IDS.CLEAN_VALUE, "value"),
+        State(IDS.CLEAN_STEPS, "data"),
+        prevent_initial_call=True,
+    )
+    def edit_steps(add, clear, op, columns, number, choice, value, steps):
+        if ctx.triggered_id == IDS.CLEAN_CLEAR and clear:
+            return [], ""
+        if not add:
+            return no_update, no_update
+        try:
+            step = build_step(op, columns, number, choice, value)
+        except InvalidParameter as err:
+            return no_update, alert(str(err), color="warning")
+        return [*(steps or []), step], ""
+
+    @app.callback(Output(IDS.CLEAN_LIST, "children"), Input(IDS.CLEAN_STEPS, "data"))
+    def show_steps(steps):
+        return page.step_items(steps or [])
+
+    @app.callback(
+        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(IDS.CLEAN_PREVIEW, "n_clicks"),
+        Input(IDS.CLEAN_APPLY, "n_clicks"),
+        Input(IDS.CLEAN_UNDO, "n_clicks"),
+        State(IDS.CLEAN_STEPS, "data"),
+        State(IDS.CLEAN_FULL, "value"),
+        State(Shell.NAV_LOCK, "data"),
+        prevent_initial_call=True,
+    )
+    def request(preview_clicks, apply_clicks, undo_clicks, steps, also_full, locked):
+        clicked = {
+            IDS.CLEAN_PREVIEW: preview_clicks,
+            IDS.CLEAN_APPLY: apply_clicks,
+            IDS.CLEAN_UNDO: undo_clicks,
+        }.get(ctx.triggered_id)
+        if not clicked:
+            return no_update, no_update
+        if ctx.triggered_id == IDS.CLEAN_UNDO:
+            return request_job(locked, {"kind": "undo"})
+        if not steps:
+            return no_update, alert("Add at least one step first.", color="warning")
+        kind = "clean-preview" if ctx.triggered_id == IDS.CLEAN_PREVIEW else "clean"
+        return request_job(locked, {"kind": kind, "steps": steps, "also_full": bool(also_full)})
+
+    @app.callback(
+        Output(IDS.CLEAN_REPORT, "children"),
+        Input(Shell.JOB_RESULT, "data"),
+        prevent_initial_call=True,
+    )
+    def show_preview(result):
+        if not result or not result.get("ok"):
+            return no_update
+        if result.get("kind") == "clean-preview":
+            return page.preview_table(result.get("preview") or [])
+        if result.get("kind") in ("clean", "undo"):
+            return ""
+        return no_update
