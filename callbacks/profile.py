@@ -8,6 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import JobKind, request_job
+from callbacks.routes import download_token
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
@@ -96,6 +97,12 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
             page.columns_card(profile.get("columns", [])),
             page.charts(names),
             page.cleaning_card(OPERATIONS, names, steps or []),
+            page.downloads_card(
+                {
+                    fmt: f"/api/download/{download_token(services, session, 'data', fmt)}"
+                    for fmt in ("csv", "xlsx", "parquet")
+                }
+            ),
         ]
     )
     return note, content

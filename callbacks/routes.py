@@ -6,8 +6,10 @@ import logging
 import time
 from urllib.parse import unquote
 
-from flask import jsonify, request
+from flask import Response, after_this_request, jsonify, request, send_file
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from dashboard import exports
 from dashboard.errors import AccessDenied, DataInsightsError
 from dashboard.uploads import UploadTooLarge
 
@@ -17,6 +19,16 @@ log = logging.getLogger(__name__)
 def too_large_message(max_mb: int) -> str:
     """Return the message shown when an upload is over the limit."""
     return f"The file is larger than the {max_mb:,} MB upload limit."
+
+
+DOWNLOAD_FORMATS = {"csv": "text/csv", "xlsx": None, "parquet": "application/octet-stream"}
+DOWNLOAD_TTL_S = 3600
+
+
+def download_token(services, session: str, name: str, fmt: str) -> str:
+    """Return a signed, expiring token naming one stored item of ``session`` and a format."""
+    signer = URLSafeTimedSerializer(services.settings.secret_key, salt="download")
+    return signer.dumps({"s": session, "n": name, "f": fmt})
 
 
 def register(app, services) -> None:
@@ -44,6 +56,47 @@ def register(app, services) -> None:
             return jsonify(error=str(err)), 400
         log.info("upload %s: %s bytes", upload.upload_id, upload.size)
         return jsonify(upload_id=upload.upload_id, filename=upload.filename, size=upload.size)
+
+    @server.get("/api/download/<token>")
+    def download(token: str):
+        # Links carry a signed token (not the session id), so a download works as a plain
+        # link and expires; the file streams from the store, never through a callback.
+        signer = URLSafeTimedSerializer(settings.secret_key, salt="download")
+        try:
+            spec = signer.loads(token, max_age=DOWNLOAD_TTL_S)
+        except BadSignature:
+            return jsonify(error="This download link is not valid any more. Reload the page."), 403
+        session, fmt = spec["s"], spec["f"]
+        store = services.store
+        try:
+            info = store.info_by_name(session, spec["n"])
+            if info is None or fmt not in DOWNLOAD_FORMATS:
+                return jsonify(error="There is nothing to download; load a dataset first."), 404
+            stem = (info.meta.get("source", {}).get("filename") or "data").rsplit(".", 1)[0]
+            filename = f"{stem}-v{info.version}.{fmt}"
+            if fmt == "csv":
+                return Response(
+                    exports.iter_csv(store, session, info.key),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+                )
+            if fmt == "parquet":
+                return send_file(
+                    exports.parquet_file(store, session, info.key),
+                    as_attachment=True,
+                    download_name=filename,
+                )
+            dest = store.scratch_path(suffix=".xlsx")
+            exports.write_excel(store, session, info.key, dest)
+
+            @after_this_request
+            def _remove(response):
+                dest.unlink(missing_ok=True)
+                return response
+
+            return send_file(dest, as_attachment=True, download_name=filename)
+        except DataInsightsError as err:
+            return jsonify(error=str(err)), 400
 
     @server.get("/healthz")
     def health():

@@ -92,6 +92,7 @@ class Profile:
     CLEAN_APPLY = "profile-clean-apply"
     CLEAN_UNDO = "profile-clean-undo"
     CLEAN_REPORT = "profile-clean-report"
+    DOWNLOAD = "profile-download"  # dict id {"type": DOWNLOAD, "format": "csv"|"xlsx"|"parquet"}
 
 
 class System:

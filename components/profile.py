@@ -344,3 +344,33 @@ def step_items(steps: list[dict]) -> list:
     if not steps:
         return [html.Li("No steps yet.", className="text-muted")]
     return [html.Li(step_text(s)) for s in steps]
+
+
+def downloads_card(links: dict[str, str]) -> html.Div:
+    """Return the download buttons of the current data (CSV, Excel, Parquet)."""
+    labels = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
+    return card(
+        "Download the data (current version)",
+        [
+            html.Div(
+                [
+                    dbc.Button(
+                        labels[fmt],
+                        href=href,
+                        external_link=True,
+                        outline=True,
+                        color="primary",
+                        size="sm",
+                        className="me-2",
+                        id={"type": IDS.DOWNLOAD, "format": fmt},
+                    )
+                    for fmt, href in links.items()
+                ]
+            ),
+            html.P(
+                "Cells that start with =, +, - or @ are escaped in CSV and Excel so a "
+                "spreadsheet never runs them as formulas.",
+                className="small text-muted mt-2 mb-0",
+            ),
+        ],
+    )
