@@ -15,7 +15,12 @@ from components.ids import Shell
 from dashboard import plots
 from dashboard.cleaning import OPERATIONS
 from dashboard.errors import DataInsightsError, InvalidParameter
-from dashboard.profile import compute_profile, correlations, distribution
+from dashboard.profile import (
+    compute_profile,
+    correlations,
+    distribution,
+    streaming_column_stats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ def run_profile(services, session: str, request: dict, progress) -> dict:
     progress("Spearman correlations", 0, 1)
     profile["correlations_spearman"] = correlations(frame, method="spearman")
     del frame
+    full = store.info_by_name(session, "data_full")
+    if full is not None and data.meta.get("sampling", {}).get("sampled"):
+        progress("Statistics of the full data", 0, 1)
+        stats = streaming_column_stats(store.parquet_path(session, full.key))
+        profile["full"] = {"rows": full.rows, "stats": stats}
     store.put_frame(
         session,
         "profile",
@@ -96,6 +106,9 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
             page.issues_card(profile.get("issues", [])),
             page.columns_card(profile.get("columns", [])),
             page.charts(names),
+            page.full_stats_card(profile["full"]["stats"], profile["full"]["rows"])
+            if profile.get("full")
+            else None,
             page.cleaning_card(OPERATIONS, names, steps or []),
             page.downloads_card(
                 {
@@ -188,6 +201,7 @@ def register(app, services) -> None:
         Output(IDS.CORR_GRAPH, "figure"),
         Output(IDS.CORR_PAIRS, "children"),
         Output(IDS.MISSING_GRAPH, "figure"),
+        Output(IDS.PATTERN_GRAPH, "figure"),
         Input(IDS.CORR_METHOD, "value"),
         State(Shell.SESSION, "data"),
     )
@@ -196,14 +210,16 @@ def register(app, services) -> None:
             profile, _ = stored_profile(services, services.signer.verify(session_id))
         except DataInsightsError as err:
             empty = plots.empty_figure(str(err))
-            return empty, "", empty
+            return empty, "", empty, empty
         if profile is None:
             empty = plots.empty_figure("No profile yet.")
-            return empty, "", empty
+            return empty, "", empty, empty
         chosen = profile.get("correlations_spearman" if method == "spearman" else "correlations")
         chosen = chosen or {}
+        missing = profile.get("missing", {})
         return (
             plots.correlation_figure(chosen),
             strongest_pairs(chosen),
-            plots.missing_figure(profile.get("missing", {})),
+            plots.missing_figure(missing),
+            plots.missing_pattern_figure(missing.get("pattern", {})),
         )

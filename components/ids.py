@@ -78,6 +78,8 @@ class Profile:
     CORR_GRAPH = "profile-corr-graph"
     CORR_PAIRS = "profile-corr-pairs"
     MISSING_GRAPH = "profile-missing-graph"
+    PATTERN_GRAPH = "profile-pattern-graph"
+    FULL_STATS = "profile-full-stats"
     CLEAN_OP = "profile-clean-op"
     CLEAN_COLUMNS = "profile-clean-columns"
     CLEAN_NUMBER = "profile-clean-number"

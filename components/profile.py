@@ -135,7 +135,9 @@ def columns_card(columns: list[dict]) -> html.Div:
                     "max",
                     "mean",
                     "std",
+                    "q25",
                     "q50",
+                    "q75",
                 )
             },
             "top": ", ".join(
@@ -156,7 +158,9 @@ def columns_card(columns: list[dict]) -> html.Div:
                 {"field": "missing_pct", "headerName": "Missing %", **number},
                 {"field": "unique", "headerName": "Unique", **COUNT_COLUMN},
                 {"field": "min", "headerName": "Min", **number},
+                {"field": "q25", "headerName": "25 %", **number},
                 {"field": "q50", "headerName": "Median", **number},
+                {"field": "q75", "headerName": "75 %", **number},
                 {"field": "mean", "headerName": "Mean", **number},
                 {"field": "std", "headerName": "Std", **number},
                 {"field": "max", "headerName": "Max", **number},
@@ -203,7 +207,13 @@ def charts(columns: list[str]) -> html.Div:
                     html.Div(id=IDS.CORR_PAIRS, className="small"),
                 ],
             ),
-            card("Missing values", dcc.Graph(id=IDS.MISSING_GRAPH, config={"displaylogo": False})),
+            card(
+                "Missing values",
+                [
+                    dcc.Graph(id=IDS.MISSING_GRAPH, config={"displaylogo": False}),
+                    dcc.Graph(id=IDS.PATTERN_GRAPH, config={"displaylogo": False}),
+                ],
+            ),
         ]
     )
 
@@ -373,4 +383,35 @@ def downloads_card(links: dict[str, str]) -> html.Div:
                 className="small text-muted mt-2 mb-0",
             ),
         ],
+    )
+
+
+def full_stats_card(stats: list[dict], rows: int) -> html.Div:
+    """Return the statistics of the full data, streamed over its row groups on disk."""
+    number = {
+        "type": "rightAligned",
+        "valueFormatter": {
+            "function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"
+        },
+    }
+    plain = {"type": "rightAligned"}  # min / max hold numbers, dates or text
+    return card(
+        f"Full data ({rows:,} rows, streamed from disk)",
+        dag.AgGrid(
+            id=IDS.FULL_STATS,
+            rowData=stats,
+            columnDefs=[
+                {"field": "name", "headerName": "Column"},
+                {"field": "kind", "headerName": "Kind"},
+                {"field": "missing", "headerName": "Missing", **COUNT_COLUMN},
+                {"field": "min", "headerName": "Min", **plain},
+                {"field": "mean", "headerName": "Mean", **number},
+                {"field": "std", "headerName": "Std", **number},
+                {"field": "max", "headerName": "Max", **plain},
+            ],
+            defaultColDef={"sortable": True, "resizable": True, "flex": 1},
+            dashGridOptions={"domLayout": "autoHeight"} if len(stats) <= 15 else {},
+            style={"height": "420px"} if len(stats) > 15 else {},
+            className="ag-theme-alpine",
+        ),
     )

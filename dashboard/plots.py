@@ -110,3 +110,32 @@ def missing_figure(missing: dict) -> go.Figure:
     )
     fig.update_layout(**_LAYOUT, title="Missing values per column", yaxis_title="% missing")
     return fig
+
+
+def missing_pattern_figure(pattern: dict) -> go.Figure:
+    """Heatmap of the most common co-missing patterns of the worst columns.
+
+    One row per pattern (1 = missing), labelled with how many rows show it.
+    """
+    columns, rows = pattern.get("columns") or [], pattern.get("rows") or []
+    if not columns or not rows:
+        return empty_figure("No missing values.")
+    labels = [f"{r['count']:,} rows" for r in rows]
+    fig = go.Figure(
+        go.Heatmap(
+            z=[r["pattern"] for r in rows],
+            x=columns,
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, "#e9ecef"], [1, "#fd7e14"]],
+            showscale=False,
+            hovertemplate="%{x}: %{z}<extra>%{y}</extra>",
+        )
+    )
+    fig.update_layout(
+        **{**_LAYOUT, "height": max(240, 26 * len(rows) + 120)},
+        title="Which columns are missing together (orange = missing)",
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig
