@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from dashboard._background import in_background
 from dashboard._csv_sniff import classify_value, unique_names
 
 if TYPE_CHECKING:
@@ -138,7 +137,7 @@ def _csv_pass(
     rows = done = 0
     writer = None
     try:
-        with contextlib.closing(_prefetch(reading.blocks())) as blocks:
+        with contextlib.closing(in_background(reading.blocks(), name="csv-block-reader")) as blocks:
             for table, done in blocks:
                 if writer is None:
                     schema = _named_schema(table.schema, names, fmt)
@@ -283,43 +282,3 @@ def _widened(exc: pa.ArrowInvalid, decimal: str) -> Exception | None:
     rank = {"int": 0, "float": 1, "string": 2}
     needed = max(rank[classify_value(value, decimal)], held + 1)
     return _Widen(column, _WIDER_KIND[("int", "float", "string")[needed]])
-
-
-def _prefetch(items: Iterator[T]) -> Iterator[T]:
-    """Yield ``items`` made by a background thread, so reading overlaps with writing.
-
-    Arrow releases the GIL while it parses, so on two cores this hides most of the
-    Parquet encoding time. Closing the generator stops the thread.
-    """
-    slots: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                slots.put(item)
-                if stop.is_set():
-                    break
-            else:
-                slots.put(end)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put(exc)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()  # in this thread: closes the files the generator has open
-
-    thread = threading.Thread(target=produce, name="csv-block-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := slots.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                slots.get(timeout=0.05)
-        thread.join()

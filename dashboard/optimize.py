@@ -32,8 +32,6 @@ import json
 import logging
 import mmap
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dashboard._background import in_background
 from dashboard.errors import DataLoadError, InvalidParameter
 
 log = logging.getLogger(__name__)
@@ -615,41 +614,6 @@ def _open_groups(path: Path) -> _Groups:
     return _ArrowGroups(path) if _is_arrow_file(path) else _Groups(path)
 
 
-def _background(items: Iterator, depth: int = 1) -> Iterator:
-    """Yield ``items`` made by a background thread, so making them overlaps their use.
-
-    Arrow releases the GIL while it converts and while Parquet encodes, so on two cores
-    converting the next group hides behind writing this one. Closing stops the thread.
-    """
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                slots.put(item)
-            slots.put(end)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put(exc)
-
-    thread = threading.Thread(target=produce, name="optimize-converter", daemon=True)
-    thread.start()
-    try:
-        while (item := slots.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                slots.get(timeout=0.05)
-        thread.join()
-
-
 def _write_row_groups(writer: pq.ParquetWriter, tables: Iterator[pa.Table]) -> None:
     """Write ``tables`` as row groups of exactly `ROW_GROUP_ROWS` rows (the last: the rest)."""
     pending: list[pa.Table] = []
@@ -782,7 +746,7 @@ def _optimize_groups(
     try:
         with (
             pq.ParquetWriter(tmp, out_schema, use_dictionary=dictionary) as writer,
-            contextlib.closing(_background(converted())) as tables,
+            contextlib.closing(in_background(converted(), name="optimize-converter")) as tables,
         ):
             _write_row_groups(writer, written(tables))
         os.replace(tmp, dest)

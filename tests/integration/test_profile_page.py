@@ -38,7 +38,9 @@ def test_profile001_profile_job_shows_cards_and_histogram(dash_duo, make_app, tm
 
 
 def choose_op(dash_duo, value, label):
-    # the dropdown sits far down the page, where Selenium's click lands on a chart overlay
+    # the dropdown sits far down the page, where Selenium's click lands on a chart overlay;
+    # set_props needs the component rendered first (the page content arrives after the job)
+    dash_duo.wait_for_element(f"#{Profile.CLEAN_OP}")
     dash_duo.driver.execute_script(
         "window.dash_clientside.set_props(arguments[0], {value: arguments[1]});",
         Profile.CLEAN_OP,
