@@ -16,6 +16,18 @@ from dashboard.settings import Settings
 
 BOOTSTRAP_CSS = "/assets/vendor/bootstrap.min.css"
 
+#: Every module whose ``register(app, services)`` wires callbacks, shell and jobs first.
+CALLBACK_MODULES = (
+    routes,
+    shell,
+    jobs,
+    home_callbacks,
+    data_callbacks,
+    profile,
+    cleaning,
+    system,
+)
+
 
 def create_app(settings: Settings | None = None) -> Dash:
     """Build one DataInsights app.
@@ -48,14 +60,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + (1 << 20)
     services.view_cache.init_app(app.server)
     app.layout = shell_layout.layout
-    routes.register(app, services)
-    shell.register(app, services)
-    jobs.register(app, services)
-    home_callbacks.register(app, services)
-    data_callbacks.register(app, services)
-    profile.register(app, services)
-    cleaning.register(app, services)
-    system.register(app, services)
+    for module in CALLBACK_MODULES:
+        module.register(app, services)
     app.services = services  # for tests and tools; never mutated by callbacks
     return app
 

@@ -204,6 +204,7 @@ def _json_rows(frame) -> list[dict]:
 
 
 INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest, estimate=estimate_ingest)
+KINDS = (INGEST,)
 
 
 # --- wiring -------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest, estim
 
 def register(app, services) -> None:
     """Wire the Data page callbacks."""
-    services.job_kinds[INGEST.name] = INGEST
+    services.job_kinds.update({kind.name: kind for kind in KINDS})
 
     @app.callback(
         Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),

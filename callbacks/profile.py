@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import JobKind, request_job
-from callbacks.routes import download_token
+from callbacks.results import download_links, stale_message, stored_result
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
@@ -65,6 +65,7 @@ PROFILE = JobKind(
     run=run_profile,
     estimate=estimate_profile,
 )
+KINDS = (PROFILE,)
 
 
 # --- plain handlers -----------------------------------------------------------------------
@@ -72,13 +73,8 @@ PROFILE = JobKind(
 
 def stored_profile(services, session: str) -> tuple[dict | None, bool]:
     """Return ``(profile, stale)``: the stored profile and whether ``data`` changed since."""
-    store = services.store
-    item = store.info_by_name(session, "profile")
-    if item is None:
-        return None, False
-    data = store.info_by_name(session, "data")
-    stale = data is None or item.meta.get("dataset_version") != data.version
-    return item.meta.get("profile"), stale
+    stored = stored_result(services, session, "profile")
+    return (stored.item.meta.get("profile") if stored.item else None), stored.stale
 
 
 def render(services, session_id: str | None, steps: list[dict] | None = None):
@@ -94,11 +90,7 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
         return page.status("No profile yet: click “Profile the data”."), None
     note = None
     if stale:
-        note = page.status(
-            "This profile is from an earlier version of the data (it changed since). "
-            "Click “Profile the data” to run it again.",
-            color="warning",
-        )
+        note = page.status(stale_message("profile results", "Profile the data"), color="warning")
     names = [c["name"] for c in profile.get("columns", [])]
     content = html.Div(
         [
@@ -111,10 +103,9 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
             else None,
             page.cleaning_card(OPERATIONS, names, steps or []),
             page.downloads_card(
-                {
-                    fmt: f"/api/download/{download_token(services, session, 'data', fmt)}"
-                    for fmt in ("csv", "xlsx", "parquet")
-                }
+                download_links(
+                    services, session, {fmt: ("data", fmt) for fmt in ("csv", "xlsx", "parquet")}
+                )
             ),
         ]
     )
@@ -155,7 +146,7 @@ def strongest_pairs(corr: dict) -> html.Ul | str:
 
 def register(app, services) -> None:
     """Wire the Profile page."""
-    services.job_kinds[PROFILE.name] = PROFILE
+    services.job_kinds.update({kind.name: kind for kind in KINDS})
 
     @app.callback(
         Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),

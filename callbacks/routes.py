@@ -72,7 +72,10 @@ def register(app, services) -> None:
             info = store.info_by_name(session, spec["n"])
             if info is None or fmt not in DOWNLOAD_FORMATS:
                 return jsonify(error="There is nothing to download; load a dataset first."), 404
-            stem = (info.meta.get("source", {}).get("filename") or "data").rsplit(".", 1)[0]
+            stem = (
+                info.meta.get("download_name")
+                or ((info.meta.get("source", {}).get("filename") or "data").rsplit(".", 1)[0])
+            )
             filename = f"{stem}-v{info.version}.{fmt}"
             if fmt == "csv":
                 return Response(

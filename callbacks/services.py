@@ -135,6 +135,10 @@ def _parent_pid(pid: int) -> int | None:
         return None
 
 
+#: Page modules (imported by name: they import this one) whose ``KINDS`` are job kinds.
+JOB_MODULES = ("callbacks.data", "callbacks.profile", "callbacks.cleaning")
+
+
 def make_background_manager(settings: Settings):
     """Return the Dash background-callback manager for these settings.
 
@@ -165,14 +169,17 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_job_services(settings: Settings) -> Services:
-    """Build the services of a job process: storage and registry, every enabled job kind."""
-    from callbacks.cleaning import KINDS as CLEANING  # noqa: PLC0415 - avoid an import cycle
-    from callbacks.data import INGEST  # noqa: PLC0415
-    from callbacks.jobs import SELFTEST  # noqa: PLC0415
-    from callbacks.profile import PROFILE  # noqa: PLC0415
+    """Build the services of a job process: storage and registry, every enabled job kind.
 
-    kinds = {INGEST.name: INGEST, PROFILE.name: PROFILE}
-    kinds.update({kind.name: kind for kind in CLEANING})
+    Every page module that runs jobs lists them in its ``KINDS``.
+    """
+    import importlib  # noqa: PLC0415
+
+    from callbacks.jobs import SELFTEST  # noqa: PLC0415 - avoid an import cycle
+
+    kinds = {}
+    for name in JOB_MODULES:
+        kinds.update({kind.name: kind for kind in importlib.import_module(name).KINDS})
     if settings.enable_test_jobs:
         kinds[SELFTEST.name] = SELFTEST
     return Services(settings=settings, signer=SessionSigner(settings.secret_key), job_kinds=kinds)

@@ -13,18 +13,22 @@ from components.shell import PAGES
 from dashboard.errors import AccessDenied
 from dashboard.samples import SAMPLES
 
+#: ``path -> (services -> layout)`` of every page in ``components.shell.PAGES``.
+LAYOUTS = {
+    "/": lambda services: home_page.layout(samples=SAMPLES),
+    "/data": lambda services: data_page.layout(
+        max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES
+    ),
+    "/profile": lambda services: profile_page.layout(),
+    "/system": lambda services: system_page.layout(),
+}
+
 
 def render_page(pathname: str | None, services) -> html.Div:
     """Return the layout of the page at ``pathname`` (a "not found" note otherwise)."""
     path = (pathname or "/").rstrip("/") or "/"
-    if path == "/":
-        return home_page.layout(samples=SAMPLES)
-    if path == "/data":
-        return data_page.layout(max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES)
-    if path == "/profile":
-        return profile_page.layout()
-    if path == "/system":
-        return system_page.layout()
+    if path in LAYOUTS:
+        return LAYOUTS[path](services)
     return html.Div(
         [html.H2("Page not found"), html.P(f"There is no page at {path}.")], className="mt-4"
     )

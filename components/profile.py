@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import Profile as IDS
-from components.widgets import COUNT_COLUMN, card, format_bytes, format_int
+from components.widgets import (
+    COUNT_COLUMN,
+    NUMBER_COLUMN,
+    Stat,
+    card,
+    data_grid,
+    format_bytes,
+    format_int,
+    stat_cards,
+)
 
 SEVERITY_COLORS = {"high": "danger", "medium": "warning", "low": "secondary"}
 
@@ -39,39 +47,20 @@ def status(message: str, color: str = "info") -> dbc.Alert:
 
 def overview_cards(overview: dict) -> dbc.Row:
     """Return the overview cards; the quality score shows its formula on hover."""
-    items = [
-        ("Rows", format_int(overview.get("rows")), None),
-        ("Columns", format_int(overview.get("columns")), None),
-        ("Missing cells", f"{overview.get('missing_cells_pct', 0):.1f} %", None),
-        ("Duplicate rows", format_int(overview.get("duplicate_rows")), None),
-        ("Memory", format_bytes(overview.get("memory_bytes")), None),
-        (
-            "Quality score",
-            f"{overview.get('quality_score', 0):.0f} / 100",
-            overview.get("quality_formula"),
-        ),
-    ]
-    return dbc.Row(
+    return stat_cards(
         [
-            dbc.Col(
-                dbc.Card(
-                    dbc.CardBody(
-                        [
-                            html.Div(label, className="text-muted small"),
-                            html.Div(
-                                value,
-                                className="fs-5 fw-semibold",
-                                **({"id": IDS.SCORE, "title": hover} if hover else {}),
-                            ),
-                        ]
-                    ),
-                    className="h-100",
-                ),
-                md=True,
-            )
-            for label, value, hover in items
+            Stat("Rows", format_int(overview.get("rows"))),
+            Stat("Columns", format_int(overview.get("columns"))),
+            Stat("Missing cells", f"{overview.get('missing_cells_pct', 0):.1f} %"),
+            Stat("Duplicate rows", format_int(overview.get("duplicate_rows"))),
+            Stat("Memory", format_bytes(overview.get("memory_bytes"))),
+            Stat(
+                "Quality score",
+                f"{overview.get('quality_score', 0):.0f} / 100",
+                hint=overview.get("quality_formula"),
+                id=IDS.SCORE,
+            ),
         ],
-        className="g-3",
         id=IDS.CARDS,
     )
 
@@ -115,12 +104,6 @@ def fix_text(fix: dict | None) -> str:
 
 def columns_card(columns: list[dict]) -> html.Div:
     """Return the per-column statistics table."""
-    number = {
-        "type": "rightAligned",
-        "valueFormatter": {
-            "function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"
-        },
-    }
     rows = [
         {
             **{
@@ -148,28 +131,24 @@ def columns_card(columns: list[dict]) -> html.Div:
     ]
     return card(
         "Columns",
-        dag.AgGrid(
-            id=IDS.COLUMNS_GRID,
-            rowData=rows,
-            columnDefs=[
+        data_grid(
+            IDS.COLUMNS_GRID,
+            rows,
+            [
                 {"field": "name", "headerName": "Column", "pinned": "left"},
                 {"field": "dtype", "headerName": "Type"},
                 {"field": "semantic", "headerName": "Kind"},
-                {"field": "missing_pct", "headerName": "Missing %", **number},
+                {"field": "missing_pct", "headerName": "Missing %", **NUMBER_COLUMN},
                 {"field": "unique", "headerName": "Unique", **COUNT_COLUMN},
-                {"field": "min", "headerName": "Min", **number},
-                {"field": "q25", "headerName": "25 %", **number},
-                {"field": "q50", "headerName": "Median", **number},
-                {"field": "q75", "headerName": "75 %", **number},
-                {"field": "mean", "headerName": "Mean", **number},
-                {"field": "std", "headerName": "Std", **number},
-                {"field": "max", "headerName": "Max", **number},
+                {"field": "min", "headerName": "Min", **NUMBER_COLUMN},
+                {"field": "q25", "headerName": "25 %", **NUMBER_COLUMN},
+                {"field": "q50", "headerName": "Median", **NUMBER_COLUMN},
+                {"field": "q75", "headerName": "75 %", **NUMBER_COLUMN},
+                {"field": "mean", "headerName": "Mean", **NUMBER_COLUMN},
+                {"field": "std", "headerName": "Std", **NUMBER_COLUMN},
+                {"field": "max", "headerName": "Max", **NUMBER_COLUMN},
                 {"field": "top", "headerName": "Top values", "minWidth": 220},
             ],
-            defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
-            dashGridOptions={"domLayout": "autoHeight"} if len(rows) <= 15 else {},
-            style={"height": "460px"} if len(rows) > 15 else {},
-            className="ag-theme-alpine",
         ),
     )
 
@@ -388,30 +367,21 @@ def downloads_card(links: dict[str, str]) -> html.Div:
 
 def full_stats_card(stats: list[dict], rows: int) -> html.Div:
     """Return the statistics of the full data, streamed over its row groups on disk."""
-    number = {
-        "type": "rightAligned",
-        "valueFormatter": {
-            "function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"
-        },
-    }
     plain = {"type": "rightAligned"}  # min / max hold numbers, dates or text
     return card(
         f"Full data ({rows:,} rows, streamed from disk)",
-        dag.AgGrid(
-            id=IDS.FULL_STATS,
-            rowData=stats,
-            columnDefs=[
+        data_grid(
+            IDS.FULL_STATS,
+            stats,
+            [
                 {"field": "name", "headerName": "Column"},
                 {"field": "kind", "headerName": "Kind"},
                 {"field": "missing", "headerName": "Missing", **COUNT_COLUMN},
                 {"field": "min", "headerName": "Min", **plain},
-                {"field": "mean", "headerName": "Mean", **number},
-                {"field": "std", "headerName": "Std", **number},
+                {"field": "mean", "headerName": "Mean", **NUMBER_COLUMN},
+                {"field": "std", "headerName": "Std", **NUMBER_COLUMN},
                 {"field": "max", "headerName": "Max", **plain},
             ],
-            defaultColDef={"sortable": True, "resizable": True, "flex": 1},
-            dashGridOptions={"domLayout": "autoHeight"} if len(stats) <= 15 else {},
-            style={"height": "420px"} if len(stats) > 15 else {},
-            className="ag-theme-alpine",
+            height=420,
         ),
     )

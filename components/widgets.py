@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
@@ -17,6 +20,75 @@ def card(title: str, body, **kwargs) -> dbc.Card:
     return dbc.Card(
         [dbc.CardHeader(title, className="fw-semibold"), dbc.CardBody(body)],
         className="mt-4 shadow-sm",
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One summary card: a label, its formatted value, an optional hover text and id."""
+
+    label: str
+    value: str
+    hint: str | None = None
+    id: str | None = None
+
+
+def stat_cards(stats: list[Stat], **kwargs) -> dbc.Row:
+    """Return a row of summary cards, one per ``Stat`` (the hint shows on hover)."""
+    return dbc.Row(
+        [
+            dbc.Col(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.Div(stat.label, className="text-muted small"),
+                            html.Div(
+                                stat.value,
+                                className="fs-5 fw-semibold",
+                                **({"title": stat.hint} if stat.hint else {}),
+                                **({"id": stat.id} if stat.id else {}),
+                            ),
+                        ]
+                    ),
+                    className="h-100",
+                ),
+                md=True,
+            )
+            for stat in stats
+        ],
+        className="g-3",
+        **kwargs,
+    )
+
+
+#: AG Grid column options for a right-aligned number shown with 4 significant digits.
+NUMBER_COLUMN = {
+    "type": "rightAligned",
+    "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"},
+}
+
+
+def data_grid(grid_id, rows: list[dict], columns: list[dict], *, height: int = 460, **kwargs):
+    """Return a sortable, resizable AG Grid; short tables size to their rows.
+
+    Args:
+        grid_id: Component id (a string or a dict id).
+        rows: Row dicts (small results only: never a dataset's rows).
+        columns: AG Grid ``columnDefs``.
+        height: Pixel height when the table has more than 15 rows.
+        **kwargs: Further ``dag.AgGrid`` arguments (``dashGridOptions`` merge).
+    """
+    options = {"domLayout": "autoHeight"} if len(rows) <= 15 else {}
+    options.update(kwargs.pop("dashGridOptions", {}))
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
+        dashGridOptions=options,
+        style={} if len(rows) <= 15 else {"height": f"{height}px"},
+        className="ag-theme-alpine",
         **kwargs,
     )
 

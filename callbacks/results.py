@@ -1,0 +1,59 @@
+"""What the analysis pages share: a session's stored result, its staleness, download links.
+
+Every derived result is stored with the ``dataset_version`` of the ``data`` it came from
+(in its meta). When ``data`` changes (new upload, cleaning, undo, resample), the result is
+*stale*: pages show it with a note and offer to re-run, never as current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callbacks.routes import download_token
+from dashboard.store import ItemInfo
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A page's stored result and the analysis dataset it is compared with.
+
+    Attributes:
+        item: The stored result (None when the page has not run yet).
+        data: The session's analysis dataset (None when nothing is loaded).
+        stale: The result was computed from another version of ``data``.
+    """
+
+    item: ItemInfo | None
+    data: ItemInfo | None
+    stale: bool
+
+
+def stored_result(services, session: str, name: str) -> StoredResult:
+    """Return the session's stored item ``name`` and whether ``data`` changed since."""
+    store = services.store
+    item = store.info_by_name(session, name)
+    data = store.info_by_name(session, "data")
+    stale = item is not None and (data is None or item.meta.get("dataset_version") != data.version)
+    return StoredResult(item, data, stale)
+
+
+def stale_message(what: str, button: str) -> str:
+    """Return the note shown above a result computed from an earlier version of the data."""
+    return (
+        f"These {what} are from an earlier version of the data (it changed since). "
+        f"Click “{button}” to run it again."
+    )
+
+
+def download_links(services, session: str, files: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Return ``{label: url}`` of signed, expiring download links.
+
+    Args:
+        services: The app's services (the secret key signs the links).
+        session: The session whose stored items are offered.
+        files: ``{label: (item name, format)}``; formats are those of ``/api/download``.
+    """
+    return {
+        label: f"/api/download/{download_token(services, session, name, fmt)}"
+        for label, (name, fmt) in files.items()
+    }
