@@ -19,6 +19,17 @@ os.environ.setdefault("DI_DATA_DIR", str(_SESSION_DIR / "data"))
 
 from dashboard.settings import Settings  # noqa: E402
 
+#: Reference data (real, not ours) kept beside the repository: ``../shared/data``.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of the reference data sets (CDNOW, diamonds, german credit, movies)."""
+    if not (SHARED_DATA / "cdnow_transactions.csv").is_file():
+        pytest.fail(f"The reference data is missing: expected it in {SHARED_DATA}")
+    return SHARED_DATA
+
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
