@@ -85,6 +85,7 @@ class _Progress:
         self._registry, self._job_id, self._summary = registry, job_id, summary
         self._set_progress, self._min_interval = set_progress, min_interval_s
         self._last = 0.0
+        self._queued_at = 0
 
     def __call__(self, step: str, done: float, total: float) -> None:
         now = time.monotonic()
@@ -96,6 +97,11 @@ class _Progress:
         self._publish({"done": done, "total": total, "step": step, "percent": pct})
 
     def queued(self, position: int) -> None:
+        # called on every slot attempt (10 a second): publish a change, else once a second
+        now = time.monotonic()
+        if position == self._queued_at and now - self._last < 1.0:
+            return
+        self._queued_at, self._last = position, now
         self._publish({"done": 0, "total": 0, "percent": 0, "step": f"Queued, position {position}"})
 
     def _publish(self, snapshot: dict) -> None:
@@ -145,16 +151,19 @@ def run_job(
         JobRejected: The session already runs a job, or the job cannot fit in memory.
     """
     registry, slots = services.jobs, services.slots
-    record = registry.create(session, kind, summary)
-    job_id, pid = record.job_id, os.getpid()
+    pid = os.getpid()
+    record = registry.create(session, kind, summary, pid=pid)
+    job_id = record.job_id
     progress = _Progress(registry, job_id, summary, set_progress, min_interval_s)
     beat = _Heartbeat(registry, slots, job_id)
     watchdog = None
     try:
-        status = services.memory_status()
+        slots.acquire(job_id, pid, on_wait=progress.queued)
+        # Measured once the slot is ours: a job that waited must not be judged (or limited)
+        # by the memory of the job it waited for. Its own process is in its estimate.
+        status = services.memory_status(exclude=frozenset({pid}))
         if estimate is not None:
             check_admission(kind, budget_mb=status.budget_mb, used_mb=status.used_mb, **estimate)
-        slots.acquire(job_id, pid, on_wait=progress.queued)
         registry.start(job_id, pid)
         beat.start()
         limit = job_limit_mb(services, status.used_mb)

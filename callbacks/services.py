@@ -113,19 +113,25 @@ class Services:
             self.processes.register(os.getpid(), "web")
             self._registered_pid = os.getpid()
 
-    def app_pids(self) -> dict[int, str]:
-        """Return ``{pid: role}`` of the web workers and of running job processes."""
+    def app_pids(self, exclude: frozenset[int] = frozenset()) -> dict[int, str]:
+        """Return ``{pid: role}`` of the web workers and of queued or running job processes.
+
+        Args:
+            exclude: Job pids left out (a job sizing itself is already in its estimate).
+        """
         pids = self.processes.live()
         for pid in self.jobs.running_pids():
+            if pid in exclude:
+                continue
             pids.setdefault(pid, "job")
             relay = _parent_pid(pid)  # Dash's forked process that relays the job's progress
             if relay and relay not in pids:
                 pids[relay] = "job relay"
         return pids
 
-    def memory_status(self) -> MemoryStatus:
-        """Measure the app's processes against the memory budget."""
-        return measure(self.app_pids(), self.settings.memory_budget_mb)
+    def memory_status(self, exclude: frozenset[int] = frozenset()) -> MemoryStatus:
+        """Measure the app's processes (but ``exclude``) against the memory budget."""
+        return measure(self.app_pids(exclude), self.settings.memory_budget_mb)
 
 
 def _parent_pid(pid: int) -> int | None:

@@ -294,13 +294,18 @@ class JobRegistry:
         return _record(data)
 
     def running_pids(self) -> list[int]:
-        """Return the pids of every running job on this machine (for the memory monitor)."""
+        """Return the pids of every queued or running job on this machine.
+
+        For the memory monitor: a queued job already is a live interpreter waiting for its
+        slot, so it counts too.
+        """
         pids = []
+        active = {JobState.QUEUED.value, JobState.RUNNING.value}
         for job_id in self._cache.get(_ACTIVE_KEY) or []:
             data = self._get(job_id)
-            if data and data["state"] == JobState.RUNNING.value and data["pid"]:
-                if data["host"] == HOST:
-                    pids.append(int(data["pid"]))
+            pid = data and (data["pid"] or data.get("creator_pid"))
+            if pid and data["state"] in active and data["host"] == HOST:
+                pids.append(int(pid))
         return pids
 
     def latest(self, session: str) -> JobRecord | None:

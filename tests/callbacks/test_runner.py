@@ -264,3 +264,63 @@ def test_runner016_job_runs_in_this_process_while_it_holds_the_slot(services, se
     result = run_job(services, session, "test", "x", body)
     assert [h[:2] for h in seen["holders"]] == [(result["job_id"], os.getpid())]
     assert seen["record"].state is JobState.RUNNING and seen["record"].pid == os.getpid()
+
+
+def _hold_memory(mb, ready):
+    block = bytearray(mb << 20)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page: real RSS
+    ready.set()
+    time.sleep(60)
+
+
+def test_runner017_queued_job_is_admitted_on_memory_measured_once_its_slot_is_free(
+    make_app, session
+):
+    services = make_app(
+        enable_test_jobs=True, job_memory_limit_mb=100_000, memory_budget_mb=1000
+    ).services
+    ready = FORK.Event()
+    hog = FORK.Process(target=_hold_memory, args=(450, ready), daemon=True)
+    hog.start()
+    assert ready.wait(20)
+    other = services.signer.new()
+    running = services.jobs.create(other, "selftest", "Hog", pid=hog.pid)
+    services.jobs.start(running.job_id, hog.pid)
+    services.slots.acquire(running.job_id, hog.pid)
+    # while the hog runs: ~450 MB used, 900 - 450 free; this job needs 150 + 400 MB
+    assert services.memory_status().used_mb > 400
+    estimate = {"rows": 0, "bytes_memory": 400 << 20}
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = run_job(
+                services, session, "selftest", "After the hog", selftest_body(1), estimate=estimate
+            )
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = err
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            record = services.jobs.active_for(session)
+            if record and record.progress.get("step") == "Queued, position 1":
+                break
+            time.sleep(0.02)
+        assert services.jobs.active_for(session).state is JobState.QUEUED
+    finally:
+        hog.kill()
+        hog.join()
+        services.jobs.cancel(running.job_id)
+        services.slots.release(running.job_id)
+    worker.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    assert services.jobs.get(outcome["result"]["job_id"]).state is JobState.DONE
+
+
+def test_runner018_a_queued_job_process_counts_in_the_memory_gauge(services, session, sleeper):
+    record = services.jobs.create(session, "selftest", "Waiting", pid=sleeper.pid)
+    assert services.jobs.get(record.job_id).state is JobState.QUEUED
+    assert services.app_pids().get(sleeper.pid) == "job"
