@@ -9,12 +9,14 @@ from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import JobKind, request_job
 from callbacks.results import download_links, stale_message, stored_result
+from callbacks.routes import DOWNLOAD_FORMATS
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
 from dashboard import plots
 from dashboard.cleaning import OPERATIONS
 from dashboard.errors import DataInsightsError, InvalidParameter
+from dashboard.exports import EXCEL_MAX_ROWS
 from dashboard.profile import (
     compute_profile,
     correlations,
@@ -102,14 +104,30 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
             if profile.get("full")
             else None,
             page.cleaning_card(OPERATIONS, names, steps or []),
-            page.downloads_card(
-                download_links(
-                    services, session, {fmt: ("data", fmt) for fmt in ("csv", "xlsx", "parquet")}
-                )
-            ),
+            page.downloads_card(data_downloads(services, session)),
         ]
     )
     return note, content
+
+
+def data_downloads(services, session: str) -> list[tuple[str, str, dict[str, str | None]]]:
+    """Return the download groups of the Profile page: the data, and the full data if sampled."""
+    store = services.store
+    groups = []
+    data = store.info_by_name(session, "data")
+    full = store.info_by_name(session, "data_full")
+    sampled = data is not None and data.meta.get("sampling", {}).get("sampled")
+    tables = [("data", data, "Analysis data" if sampled else "Data")]
+    if sampled and full is not None:
+        tables.append(("data_full", full, "Full data"))
+    for name, info, title in tables:
+        if info is None:
+            continue
+        links = download_links(services, session, {f: (name, f) for f in DOWNLOAD_FORMATS})
+        if info.rows > EXCEL_MAX_ROWS:
+            links["xlsx"] = None
+        groups.append((name, f"{title} ({info.rows:,} rows)", links))
+    return groups
 
 
 def distribution_for(services, session_id: str | None, column: str | None) -> dict:

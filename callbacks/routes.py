@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from flask import Response, after_this_request, jsonify, request, send_file
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashboard import exports
 from dashboard.errors import AccessDenied, DataInsightsError
+from dashboard.exports import EXCEL_MAX_ROWS, EXCEL_TOO_LARGE
 from dashboard.uploads import UploadTooLarge
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,28 @@ DOWNLOAD_FORMATS = {"csv": "text/csv", "xlsx": None, "parquet": "application/oct
 DOWNLOAD_TTL_S = 3600
 
 
+GONE = (
+    "This download is not available any more (the data changed or was cleaned up since). "
+    "Reload the page for a new link."
+)
+
+
 def download_token(services, session: str, name: str, fmt: str) -> str:
-    """Return a signed, expiring token naming one stored item of ``session`` and a format."""
+    """Return a signed, expiring token for the current version of item ``name`` of ``session``.
+
+    The token names the item's key, never the session id: a link that ends up in a log or
+    a browser history does not let anyone act as the session.
+    """
     signer = URLSafeTimedSerializer(services.settings.secret_key, salt="download")
-    return signer.dumps({"s": session, "n": name, "f": fmt})
+    return signer.dumps({"k": services.store.key_for(session, name), "f": fmt})
+
+
+def attachment(filename: str) -> str:
+    """Return a ``Content-Disposition`` value for ``filename`` (RFC 6266, any characters)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def register(app, services) -> None:
@@ -66,12 +85,15 @@ def register(app, services) -> None:
             spec = signer.loads(token, max_age=DOWNLOAD_TTL_S)
         except BadSignature:
             return jsonify(error="This download link is not valid any more. Reload the page."), 403
-        session, fmt = spec["s"], spec["f"]
         store = services.store
+        fmt = spec.get("f")
         try:
-            info = store.info_by_name(session, spec["n"])
-            if info is None or fmt not in DOWNLOAD_FORMATS:
+            if not spec.get("k") or fmt not in DOWNLOAD_FORMATS:
                 return jsonify(error="There is nothing to download; load a dataset first."), 404
+            info = store.info_by_key(spec["k"])
+            if info is None:
+                return jsonify(error=GONE), 404
+            session = info.session
             stem = (
                 info.meta.get("download_name")
                 or ((info.meta.get("source", {}).get("filename") or "data").rsplit(".", 1)[0])
@@ -81,7 +103,7 @@ def register(app, services) -> None:
                 return Response(
                     exports.iter_csv(store, session, info.key),
                     mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+                    headers={"Content-Disposition": attachment(filename)},
                 )
             if fmt == "parquet":
                 return send_file(
@@ -89,6 +111,8 @@ def register(app, services) -> None:
                     as_attachment=True,
                     download_name=filename,
                 )
+            if info.rows > EXCEL_MAX_ROWS:
+                return jsonify(error=EXCEL_TOO_LARGE), 413
             dest = store.scratch_path(suffix=".xlsx")
             exports.write_excel(store, session, info.key, dest)
 
@@ -99,7 +123,7 @@ def register(app, services) -> None:
 
             return send_file(dest, as_attachment=True, download_name=filename)
         except DataInsightsError as err:
-            return jsonify(error=str(err)), 400
+            return jsonify(error=str(err)), 404
 
     @server.get("/healthz")
     def health():

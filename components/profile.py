@@ -16,6 +16,7 @@ from components.widgets import (
     format_int,
     stat_cards,
 )
+from dashboard.exports import EXCEL_TOO_LARGE
 
 SEVERITY_COLORS = {"high": "danger", "medium": "warning", "low": "secondary"}
 
@@ -335,27 +336,41 @@ def step_items(steps: list[dict]) -> list:
     return [html.Li(step_text(s)) for s in steps]
 
 
-def downloads_card(links: dict[str, str]) -> html.Div:
-    """Return the download buttons of the current data (CSV, Excel, Parquet)."""
+def downloads_card(groups: list[tuple[str, str, dict[str, str | None]]]) -> html.Div:
+    """Return the download buttons of the current data.
+
+    Args:
+        groups: ``(name, title, {format: url or None})`` per stored table (the analysis
+            data, and the full data when it is sampled); a None url shows the format
+            disabled with the reason on hover (Excel above its row cap).
+    """
     labels = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
+    rows = [
+        html.Div(
+            [html.Span(title, className="me-3 small fw-semibold")]
+            + [
+                dbc.Button(
+                    labels[fmt],
+                    href=href,
+                    external_link=True,
+                    outline=True,
+                    color="primary",
+                    size="sm",
+                    className="me-2",
+                    disabled=href is None,
+                    title=EXCEL_TOO_LARGE if href is None else None,
+                    id={"type": IDS.DOWNLOAD, "format": fmt, "item": name},
+                )
+                for fmt, href in links.items()
+            ],
+            className="d-flex align-items-center mb-2",
+        )
+        for name, title, links in groups
+    ]
     return card(
         "Download the data (current version)",
         [
-            html.Div(
-                [
-                    dbc.Button(
-                        labels[fmt],
-                        href=href,
-                        external_link=True,
-                        outline=True,
-                        color="primary",
-                        size="sm",
-                        className="me-2",
-                        id={"type": IDS.DOWNLOAD, "format": fmt},
-                    )
-                    for fmt, href in links.items()
-                ]
-            ),
+            *rows,
             html.P(
                 "Cells that start with =, +, - or @ are escaped in CSV and Excel so a "
                 "spreadsheet never runs them as formulas.",

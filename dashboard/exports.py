@@ -33,6 +33,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _BOM = "\ufeff".encode()
 
 
+#: Largest table offered as Excel: the workbook is built inside the download request
+#: (openpyxl writes about 125,000 cells a second here), which must end well within
+#: gunicorn's timeout; larger tables download as CSV or Parquet.
+EXCEL_MAX_ROWS = 100_000
+EXCEL_TOO_LARGE = (
+    f"Excel downloads are offered up to {EXCEL_MAX_ROWS:,} rows; download CSV or Parquet "
+    "for larger data."
+)
+
+
 def _escape(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value

@@ -303,6 +303,17 @@ class DatasetStore:
         record = self._index.get(f"item:{key}") if key else None
         return self._to_info(record) if record and record["session"] == session else None
 
+    def info_by_key(self, key: str | None) -> ItemInfo | None:
+        """Return the info of ``key`` whatever its session, or None when it is gone.
+
+        Only for capabilities the server signed itself (download links): every request
+        from a browser goes through the session-checked methods.
+        """
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            return None
+        record = self._index.get(f"item:{key}")
+        return self._to_info(record) if record else None
+
     def items(self, session: str) -> list[ItemInfo]:
         """Return the session's items, newest first."""
         infos = [self._to_info(r) for r in self._session_records(session)]

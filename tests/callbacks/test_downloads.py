@@ -1,9 +1,12 @@
 import io
+import json
 
 import openpyxl
+import pandas as pd
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
-from callbacks import jobs
+from callbacks import jobs, routes
 from callbacks.routes import download_token
 
 CSV = b"name,formula,amount\nAda,=SUM(A1:A2),-5\nBob,@cmd,7\nCy,+1,3\n"
@@ -66,3 +69,76 @@ def test_dl004_tampered_or_foreign_links_are_refused(loaded):
     answer = client.get(f"/api/download/{other}")
     assert answer.status_code == 404
     assert "nothing to download" in answer.get_json()["error"]
+
+
+def test_dl005_link_does_not_carry_the_session_id(loaded):
+    app, session = loaded
+    token = download_token(app.services, session, "data", "csv")
+    payload = URLSafeTimedSerializer(app.services.settings.secret_key, salt="download").loads(
+        token
+    )
+    assert session not in json.dumps(payload)
+    assert session.split(".")[0] not in token
+    # what it names instead: the current version of the item
+    assert payload["k"] == app.services.store.key_for(session, "data")
+
+
+def test_dl006_link_to_a_replaced_version_says_it_is_gone(loaded):
+    app, session = loaded
+    token = download_token(app.services, session, "data", "csv")
+    store = app.services.store
+    store.put_frame(session, "data", pd.DataFrame({"a": [1]}))
+    answer = app.server.test_client().get(f"/api/download/{token}")
+    assert answer.status_code == 404
+    assert "not available any more" in answer.get_json()["error"]
+
+
+def test_dl007_file_names_with_quotes_and_accents_are_encoded(make_app):
+    app = make_app()
+    services = app.services
+    session = services.signer.new()
+    services.store.put_frame(
+        session, "data", pd.DataFrame({"a": [1]}), meta={"download_name": 'données "x"'}
+    )
+    answer = app.server.test_client().get(
+        f"/api/download/{download_token(services, session, 'data', 'csv')}"
+    )
+    header = answer.headers["Content-Disposition"]
+    assert header.startswith('attachment; filename="donn_es _x_-v1.csv"')
+    assert "filename*=UTF-8''donn%C3%A9es%20%22x%22-v1.csv" in header
+
+
+def test_dl008_excel_is_refused_above_its_row_cap_with_a_message(make_app, monkeypatch):
+    app = make_app()
+    services = app.services
+    session = services.signer.new()
+    services.store.put_frame(session, "data", pd.DataFrame({"a": range(30)}))
+    monkeypatch.setattr(routes, "EXCEL_MAX_ROWS", 20)
+    answer = app.server.test_client().get(
+        f"/api/download/{download_token(services, session, 'data', 'xlsx')}"
+    )
+    assert answer.status_code == 413
+    assert "Excel downloads are offered up to" in answer.get_json()["error"]
+
+
+def test_dl009_profile_offers_the_full_data_when_sampled(make_app):
+    from callbacks.profile import data_downloads
+
+    app = make_app()
+    services = app.services
+    session = services.signer.new()
+    store = services.store
+    store.put_frame(session, "data_full", pd.DataFrame({"a": range(200_000)}))
+    store.put_frame(
+        session, "data", pd.DataFrame({"a": range(50)}), meta={"sampling": {"sampled": True}}
+    )
+    groups = data_downloads(services, session)
+    assert [(name, title) for name, title, _ in groups] == [
+        ("data", "Analysis data (50 rows)"),
+        ("data_full", "Full data (200,000 rows)"),
+    ]
+    full_links = groups[1][2]
+    assert full_links["xlsx"] is None  # above the Excel cap: shown disabled
+    answer = app.server.test_client().get(full_links["csv"])
+    assert answer.status_code == 200
+    assert answer.data.decode("utf-8-sig").count("\n") == 200_001
