@@ -26,6 +26,9 @@ from dashboard.profile import (
 
 log = logging.getLogger(__name__)
 
+#: Columns whose distribution the profile job stores (a few KB each, in the profile's meta).
+MAX_DISTRIBUTIONS = 200
+
 
 # --- the job ------------------------------------------------------------------------------
 
@@ -40,6 +43,10 @@ def run_profile(services, session: str, request: dict, progress) -> dict:
     profile = compute_profile(frame, dataset_version=data.version, progress=progress).to_dict()
     progress("Spearman correlations", 0, 1)
     profile["correlations_spearman"] = correlations(frame, method="spearman")
+    progress("Distributions", 0, 1)
+    profile["distributions"] = {
+        str(name): distribution(frame, name) for name in list(frame.columns)[:MAX_DISTRIBUTIONS]
+    }
     del frame
     full = store.info_by_name(session, "data_full")
     if full is not None and data.meta.get("sampling", {}).get("sampled"):
@@ -103,11 +110,18 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
             page.full_stats_card(profile["full"]["stats"], profile["full"]["rows"])
             if profile.get("full")
             else None,
-            page.cleaning_card(OPERATIONS, names, steps or []),
+            # steps apply to the data as it is now, which a stale profile does not describe
+            page.cleaning_card(OPERATIONS, current_columns(services, session), steps or []),
             page.downloads_card(data_downloads(services, session)),
         ]
     )
     return note, content
+
+
+def current_columns(services, session: str) -> list[str]:
+    """Return the column names of the session's analysis data as it is now (from its meta)."""
+    data = services.store.info_by_name(session, "data")
+    return [] if data is None else [c["column"] for c in data.meta.get("column_table", [])]
 
 
 def data_downloads(services, session: str) -> list[tuple[str, str, dict[str, str | None]]]:
@@ -131,22 +145,26 @@ def data_downloads(services, session: str) -> list[tuple[str, str, dict[str, str
 
 
 def distribution_for(services, session_id: str | None, column: str | None) -> dict:
-    """Return the distribution aggregates of one column of the analysis dataset.
+    """Return the distribution aggregates of one column, from the stored profile.
 
-    Reads that one column from disk; memoized per dataset version and column.
+    The profile job computes them (the web process never reads the data).
+
+    Raises:
+        InvalidParameter: Nothing loaded, no profile yet, or a column it has none for.
     """
     session = services.signer.verify(session_id)
-    data = services.store.info_by_name(session, "data")
-    if data is None or not column:
+    if services.store.info_by_name(session, "data") is None or not column:
         raise InvalidParameter("Load a dataset on the Data page first.")
-    key = f"dist:{data.key}:{data.version}:{column}"
-    cached = services.view_cache.get(key) if services.view_cache else None
-    if cached is None:
-        frame = services.store.read_frame(session, data.key, columns=[column])
-        cached = distribution(frame, column)
-        if services.view_cache:
-            services.view_cache.set(key, cached)
-    return cached
+    profile, _stale = stored_profile(services, session)
+    if profile is None:
+        raise InvalidParameter("No profile yet: click “Profile the data”.")
+    found = (profile.get("distributions") or {}).get(column)
+    if found is None:
+        raise InvalidParameter(
+            f"No distribution for “{column}”: only the first {MAX_DISTRIBUTIONS} columns "
+            "have one, and the profile must be run again after the data changed."
+        )
+    return found
 
 
 def strongest_pairs(corr: dict) -> html.Ul | str:

@@ -544,6 +544,12 @@ def undo(store: DatasetStore, session: str) -> dict:
     if previous is None:
         raise InvalidParameter("There is nothing to undo.")
     current = store.info_by_name(session, "data")
+    if current is None or current.meta.get("parent_version") != previous.meta.get("version"):
+        # the kept version is not the one this data was cleaned from (defence in depth:
+        # loading or resampling data already removes it)
+        raise InvalidParameter(
+            "There is nothing to undo: the data changed since the last cleaning."
+        )
     previous_full = store.info_by_name(session, "data_full_previous")
     meta = dict(previous.meta.get("restores", {}))
     meta["undone_from"] = current.version if current else None

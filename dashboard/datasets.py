@@ -74,6 +74,21 @@ def column_table(df: pd.DataFrame) -> list[dict]:
     return rows
 
 
+#: Items kept by cleaning for Undo (see ``dashboard.cleaning``); they describe the data
+#: before the last cleaning, so a new dataset or a new sample makes them meaningless.
+UNDO_ITEMS = ("data_previous", "data_full_previous")
+#: Meta of ``data`` that describes how it was cleaned; a new sample was not.
+_CLEANING_META = ("steps", "parent_version", "undone_from", "full_cleaned")
+
+
+def forget_undo(store: DatasetStore, session: str) -> None:
+    """Remove the versions kept for Undo (after a new dataset or a new sample)."""
+    for name in UNDO_ITEMS:
+        key = store.key_for(session, name)
+        if key is not None:
+            store.remove(session, key, force=True)
+
+
 def _activate(
     store: DatasetStore,
     session: str,
@@ -109,6 +124,7 @@ def _activate(
             bytes_memory=int(frame.memory_usage(deep=True).sum()),
         )
     del frame
+    forget_undo(store, session)
     if full_path is None:
         stale = store.key_for(session, "data_full")
         if stale is not None:  # the previous dataset's full copy: no longer ours
@@ -229,7 +245,9 @@ def resample(
         raise InvalidParameter(
             "This dataset is small enough to be analysed whole; there is nothing to resample."
         )
-    meta = {k: v for k, v in current.meta.items() if k not in ("sampling", "column_table")}
+    dropped = ("sampling", "column_table", *_CLEANING_META)
+    meta = {k: v for k, v in current.meta.items() if k not in dropped}
+    forget_undo(store, session)
     path = store.parquet_path(session, full.key)
     if use_full:
         progress("Copying the full data", 0, 1)

@@ -74,9 +74,7 @@ def test_dl004_tampered_or_foreign_links_are_refused(loaded):
 def test_dl005_link_does_not_carry_the_session_id(loaded):
     app, session = loaded
     token = download_token(app.services, session, "data", "csv")
-    payload = URLSafeTimedSerializer(app.services.settings.secret_key, salt="download").loads(
-        token
-    )
+    payload = URLSafeTimedSerializer(app.services.settings.secret_key, salt="download").loads(token)
     assert session not in json.dumps(payload)
     assert session.split(".")[0] not in token
     # what it names instead: the current version of the item

@@ -1,7 +1,10 @@
 import io
 
+import pytest
+
 from callbacks import jobs
-from callbacks.profile import stored_profile
+from callbacks.profile import current_columns, distribution_for, render, stored_profile
+from dashboard.errors import InvalidParameter
 
 CSV = b"a,b\n" + b"".join(f"{i},{i % 3}\n".encode() for i in range(300))
 
@@ -60,3 +63,66 @@ def test_prof003_cleaning_that_removes_every_row_is_refused_and_nothing_changes(
     assert not result["ok"] and "'nope' is not in the dataset any more" in result["message"]
     after = services.store.info_by_name(session, "data")
     assert (after.key, after.version) == (before.key, before.version)
+
+
+def test_prof004_distributions_come_from_the_stored_profile_not_the_data(make_app, monkeypatch):
+    services = make_app().services
+    session = services.signer.new()
+    ingest(services, session)
+    assert jobs.execute(services, session, {"kind": "profile"})["ok"]
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the web side read the data")
+
+    monkeypatch.setattr(type(services.store), "read_frame", no_reading)
+    dist = distribution_for(services, session, "a")
+    assert dist["kind"] == "histogram" and sum(dist["counts"]) == 300
+    with pytest.raises(InvalidParameter, match="No distribution for “nope”"):
+        distribution_for(services, session, "nope")
+
+
+def test_prof005_cleaning_offers_the_current_columns_when_the_profile_is_stale(make_app):
+    services = make_app().services
+    session = services.signer.new()
+    ingest(services, session)
+    assert jobs.execute(services, session, {"kind": "profile"})["ok"]
+    ingest(services, session, b"x,y,z\n1,2,3\n4,5,6\n", "other.csv")
+    profile, stale = stored_profile(services, session)
+    assert stale and [c["name"] for c in profile["columns"]] == ["a", "b"]
+    assert current_columns(services, session) == ["x", "y", "z"]
+    _note, content = render(services, session)
+    assert "x" in str(content) and "'a'" not in str(content.children[5])
+
+
+def test_prof006_undo_after_loading_another_dataset_restores_nothing(make_app):
+    services = make_app().services
+    session = services.signer.new()
+    ingest(services, session, CSV + CSV[4:], "first.csv")  # 600 rows, 300 duplicates
+    cleaned = jobs.execute(
+        services, session, {"kind": "clean", "steps": [{"op": "remove_duplicates"}]}
+    )
+    assert cleaned["ok"], cleaned
+    ingest(services, session, b"x,y,z\n1,2,3\n4,5,6\n", "second.csv")
+
+    undone = jobs.execute(services, session, {"kind": "undo"})
+    assert not undone["ok"] and undone["message"] == "There is nothing to undo."
+    data = services.store.info_by_name(session, "data")
+    assert (data.rows, data.columns, data.meta["source"]["filename"]) == (2, 3, "second.csv")
+
+
+def test_prof007_a_new_sample_forgets_the_undo_and_the_cleaning_steps(make_app):
+    services = make_app(sample_threshold_rows=100, sample_rows=50).services
+    session = services.signer.new()
+    ingest(services, session)
+    cleaned = jobs.execute(
+        services, session, {"kind": "clean", "steps": [{"op": "normalize_column_names"}]}
+    )
+    assert cleaned["ok"], cleaned
+    resampled = jobs.execute(
+        services, session, {"kind": "ingest", "source": "resample", "size": 60}
+    )
+    assert resampled["ok"], resampled
+    data = services.store.info_by_name(session, "data")
+    assert data.rows == 60 and "steps" not in data.meta
+    assert services.store.info_by_name(session, "data_previous") is None
+    assert not jobs.execute(services, session, {"kind": "undo"})["ok"]
