@@ -732,6 +732,8 @@ class FillMissing(Operation):
                 fills[column] = spec["value"]
             elif method == "mode":
                 counts = pd.concat(parts).groupby(level=0, observed=True).sum() if parts else None
+                if counts is not None:
+                    counts = counts[counts > 0]  # a category's unused labels count 0
                 if counts is not None and len(counts):
                     top = counts[counts == counts.max()].index
                     fills[column] = _plain(sorted(top)[0] if len(top) > 1 else top[0])
@@ -958,6 +960,10 @@ def parse_dates_array(texts: np.ndarray, fmt: str, dayfirst: bool) -> tuple[Any,
     """
     values = pd.Series([str(v) for v in texts], dtype=object)
     if fmt == "":
+        # The data settles the order when it can: a first field above 12 (31/01) proves
+        # day-first, a second one (01/31) month-first; ``dayfirst`` only decides when every
+        # value could be read either way. One column is never read both ways.
+        dayfirst = _date_order(values, dayfirst)
         guesses = Counter(
             # Year-first text (ISO) is never day-first.
             pd.tseries.api.guess_datetime_format(v, dayfirst=dayfirst and not _YEAR.match(v))
@@ -970,6 +976,28 @@ def parse_dates_array(texts: np.ndarray, fmt: str, dayfirst: bool) -> tuple[Any,
     except (ValueError, TypeError):
         parsed = _to_datetime(values, fmt, dayfirst, utc=True)
     return parsed.array, fmt
+
+
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}\b")
+
+
+def _date_order(values: pd.Series, dayfirst: bool) -> bool:
+    """Return True to read ``dd/mm`` dates, from the values when they prove an order.
+
+    Raises:
+        InvalidParameter: Some values prove day-first and others month-first.
+    """
+    parts = values.str.extract(_NUMERIC_DATE).dropna().astype(int)
+    if parts.empty:
+        return dayfirst
+    day_first = bool((parts[0] > 12).any())
+    month_first = bool((parts[1] > 12).any())
+    if day_first and month_first:
+        raise InvalidParameter(
+            "These dates are written both day first (e.g. 31/01) and month first (e.g. "
+            "01/31), so they cannot all be read the same way; fix the column at its source."
+        )
+    return True if day_first else False if month_first else dayfirst
 
 
 def _to_datetime(values: pd.Series, fmt: str, dayfirst: bool, *, utc: bool) -> pd.Series:

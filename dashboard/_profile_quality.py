@@ -142,8 +142,8 @@ def _missing_issue(f: ColumnFacts) -> dict:
         return _issue(
             name, "missing", "high", message, {"op": "drop_missing_columns", "threshold": 50}
         )
-    strategy = "median" if f.semantic == "numeric" else "mode"
-    fix = {"op": "fill_missing", "columns": [name], "strategy": strategy}
+    method = "median" if f.semantic == "numeric" else "mode"
+    fix = {"op": "fill_missing", "columns": {name: {"method": method}}}
     severity = "medium" if pct > MISSING_MEDIUM_PCT else "low"
     return _issue(name, "missing", severity, message, fix)
 
@@ -157,9 +157,13 @@ def _text_issues(f: ColumnFacts) -> list[dict]:
         fix = None
         if text.numeric_share >= 0.5:
             message += " Most read as numbers; converting turns the rest into missing values."
-            fix = {"op": "convert_numeric", "columns": [name], "decimal": ".", "thousands": None}
-            if text.numbers is not None:
-                fix |= {k: text.numbers[k] for k in ("decimal", "thousands")}
+            decimal = text.numbers["decimal"] if text.numbers is not None else "auto"
+            fix = {
+                "op": "convert_numeric",
+                "columns": [name],
+                "decimal": decimal,
+                "allow_missing": True,
+            }
         return [_issue(name, "mixed_types", "medium", message, fix)]
     if text.numbers is not None:
         return [_numbers_issue(name, text.numbers)]
@@ -183,18 +187,27 @@ def _numbers_issue(name: str, numbers: dict) -> dict:
         "op": "convert_numeric",
         "columns": [name],
         "decimal": numbers["decimal"],
-        "thousands": numbers["thousands"],
+        "allow_missing": bool(numbers["not_numbers"]),
     }
     return _issue(name, "numbers_as_text", "medium", message, fix)
 
 
 def _dates_issue(name: str, dates: dict) -> dict:
     examples = " and ".join(repr(e) for e in dates["examples"][:3])
-    fix = {"op": "parse_dates", "columns": [name], "format": dates["format"]}
+    dayfirst = str(dates.get("format") or "").startswith("%d")
+    fix = {
+        "op": "parse_dates",
+        "columns": [name],
+        "dayfirst": dayfirst,
+        "allow_missing": bool(dates["unparsed"]),
+    }
     if dates["consistent"]:
         message = f"'{name}' holds dates stored as text, all in one format (e.g. {examples})."
         if dates["ambiguous"]:
-            message += " Day and month could be either way round; they are read day first."
+            message += (
+                " Day and month could be either way round; the suggested step reads them day"
+                " first (untick “Day first” to read them month first)."
+            )
         kind, severity = "dates_as_text", "medium" if dates["ambiguous"] else "low"
     else:
         message = (

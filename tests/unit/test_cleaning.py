@@ -107,6 +107,24 @@ def test_cln008_parse_dates_text_and_category_dayfirst():
     assert result.steps[0].cells_changed == 5
 
 
+def test_cln008b_parse_dates_order_follows_the_data_whatever_the_default():
+    df = pd.DataFrame({"d": ["13/02/2024", "03/04/2024", "01/12/2023"]})
+    frame = run(df, {"op": "parse_dates", "columns": ["d"], "dayfirst": False}).frame
+    assert frame["d"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-13", "2024-04-03", "2023-12-01"]
+    us = pd.DataFrame({"d": ["02/13/2024", "03/04/2024"]})
+    frame = run(us, {"op": "parse_dates", "columns": ["d"], "dayfirst": True}).frame
+    assert frame["d"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-13", "2024-03-04"]
+    either = pd.DataFrame({"d": ["03/04/2024", "05/06/2024"]})
+    frame = run(either, {"op": "parse_dates", "columns": ["d"], "dayfirst": True}).frame
+    assert frame["d"].dt.strftime("%Y-%m-%d").tolist() == ["2024-04-03", "2024-06-05"]
+
+
+def test_cln008c_dates_written_both_ways_are_refused_with_a_message():
+    df = pd.DataFrame({"d": ["31/01/2024", "01/31/2024"]})
+    with pytest.raises(InvalidParameter, match="both day first .* and month first"):
+        run(df, {"op": "parse_dates", "columns": ["d"]})
+
+
 def test_cln009_parse_dates_refuses_text_unless_allowed():
     df = pd.DataFrame({"d": ["2024-01-02", "soon", "later"]})
     with pytest.raises(InvalidParameter, match="'soon'"):
@@ -459,3 +477,12 @@ def test_cln045_full_refusal_keeps_everything(store, tmp_path):
         apply_to_store(store, S, [{"op": "convert_numeric", "columns": ["n"]}], also_full=True)
     assert store.info_by_name(S, "data").version == 1
     assert store.info_by_name(S, "data_full").version == 1
+
+
+def test_cln046_mode_fill_of_an_all_missing_category_uses_no_unused_label():
+    df = pd.DataFrame(
+        {"c": pd.Categorical([None, None], categories=["alpha", "beta"]), "k": [1, 2]}
+    )
+    result = run(df, {"op": "fill_missing", "columns": {"c": {"method": "mode"}}})
+    assert result.frame["c"].isna().all()
+    assert "c had no values to compute a fill value from" in result.steps[0].message

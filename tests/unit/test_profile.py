@@ -191,7 +191,7 @@ def test_missing_severity_thresholds(missing, severity):
     if severity == "high":
         assert found[0]["fix"] == {"op": "drop_missing_columns", "threshold": 50}
     elif severity:
-        assert found[0]["fix"] == {"op": "fill_missing", "columns": ["x"], "strategy": "median"}
+        assert found[0]["fix"] == {"op": "fill_missing", "columns": {"x": {"method": "median"}}}
 
 
 @pytest.mark.parametrize(("copies", "severity"), [(0, None), (1, "medium"), (9, "medium"),
@@ -244,8 +244,9 @@ def test_numbers_stored_as_text(values, decimal, thousands):
         "op": "convert_numeric",
         "columns": ["x"],
         "decimal": decimal,
-        "thousands": thousands,
+        "allow_missing": False,
     }
+    assert thousands in found["message"] if thousands else True
 
 
 def test_numbers_as_text_in_category_and_object_columns_with_markers():
@@ -272,7 +273,7 @@ def test_mixed_types_in_object_column():
         "op": "convert_numeric",
         "columns": ["m"],
         "decimal": ".",
-        "thousands": None,
+        "allow_missing": True,
     }
     words = pd.DataFrame({"m": pd.Series(["a", "b", "c", 1], dtype=object)})
     (found,) = issues_of(compute_profile(words), "mixed_types")
@@ -283,18 +284,23 @@ def test_dates_stored_as_text_in_one_format():
     df = pd.DataFrame({"d": ["2024-01-31", "2024-02-29", "2023-12-01 10:30", None] * 3})
     (found,) = issues_of(compute_profile(df), "dates_as_text")
     assert found["severity"] == "low"
-    assert found["fix"] == {"op": "parse_dates", "columns": ["d"], "format": "ISO8601"}
+    assert found["fix"] == {
+        "op": "parse_dates",
+        "columns": ["d"],
+        "dayfirst": False,
+        "allow_missing": False,
+    }
 
 
 def test_dates_with_ambiguous_day_and_month():
     df = pd.DataFrame({"d": ["01/02/2024", "03/04/2024", "05/06/2024"]})
     (found,) = issues_of(compute_profile(df), "dates_as_text")
     assert found["severity"] == "medium"
-    assert found["fix"]["format"] == "%d/%m/%Y"
+    assert found["fix"]["dayfirst"] is True
     assert "either way round" in found["message"]
     us = pd.DataFrame({"d": ["01/02/2024", "12/31/2024", "05/06/2024"]})
     (found,) = issues_of(compute_profile(us), "dates_as_text")
-    assert (found["severity"], found["fix"]["format"]) == ("low", "%m/%d/%Y")
+    assert (found["severity"], found["fix"]["dayfirst"]) == ("low", False)
 
 
 def test_dates_in_several_formats_are_inconsistent():
@@ -302,7 +308,7 @@ def test_dates_in_several_formats_are_inconsistent():
     (found,) = issues_of(compute_profile(df), "inconsistent_dates")
     assert (found["severity"], found["fix"]) == (
         "medium",
-        {"op": "parse_dates", "columns": ["d"], "format": None},
+        {"op": "parse_dates", "columns": ["d"], "dayfirst": False, "allow_missing": True},
     )
     assert "3 different formats" in found["message"]
     assert "1 value not dates" in found["message"]
@@ -725,3 +731,28 @@ def test_duplicates_are_exact_even_where_row_hashes_agree():
     assert compute_profile(df).overview["duplicate_rows"] == 2  # 1 == 1 and 2 == 2.0
     lists = pd.DataFrame({"o": pd.Series([[1], [1], [2]], dtype=object)})
     assert compute_profile(lists).overview["duplicate_rows"] == 1
+
+
+def test_every_suggested_fix_is_a_step_the_cleaning_accepts_and_it_fixes_the_issue():
+    from dashboard.cleaning import apply_steps, validate_steps
+
+    df = pd.DataFrame(
+        {
+            "n": pd.Series(["1.234,5", "2,25", "3"] * 10 + ["oops"], dtype="str"),
+            "d": ["13/02/2024", "03/04/2024", "01/12/2023"] * 10 + [None],
+            "m": pd.Series([1, 2.5, "3", "n/a"] * 7 + ["x", 5, 6], dtype=object),
+            "gap": [1.0, None, 3.0] * 10 + [None],
+            "label": pd.Categorical(["a", None, "b"] * 10 + ["a"]),
+            "big": [float(i % 7) for i in range(30)] + [1e9],
+        }
+    )
+    fixes = [i["fix"] for i in compute_profile(df).issues if i.get("fix")]
+    kinds = {i["kind"] for i in compute_profile(df).issues if i.get("fix")}
+    assert {"numbers_as_text", "dates_as_text", "mixed_types", "missing", "outliers"} <= kinds
+    for fix in fixes:
+        steps = validate_steps(df, [fix])  # raises InvalidParameter for a malformed fix
+        assert steps[0]["op"] == fix["op"]
+    dates = next(f for f in fixes if f["op"] == "parse_dates")
+    parsed = apply_steps(df, validate_steps(df, [dates])).frame["d"]
+    # 13/02 proves the column day-first: 03/04/2024 is the 3rd of April, not March 4th
+    assert list(parsed[:3].dt.strftime("%Y-%m-%d")) == ["2024-02-13", "2024-04-03", "2023-12-01"]
