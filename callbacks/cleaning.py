@@ -10,7 +10,7 @@ from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
 from components.widgets import alert
-from dashboard.cleaning import apply_to_store, preview, undo, validate_steps
+from dashboard.cleaning import OPERATIONS, apply_to_store, preview, undo, validate_steps
 from dashboard.datasets import ActiveDataset
 from dashboard.errors import InvalidParameter
 
@@ -25,13 +25,23 @@ NEEDS_COLUMNS = {
 OPTIONAL_COLUMNS = {"trim_text", "remove_duplicates"}
 
 
-def build_step(op: str, columns, number, choice, value) -> dict:
+def build_step(op: str, columns, number, choice, value, flags=()) -> dict:
     """Turn the step builder's fields into one step (validated later, in the job).
+
+    Args:
+        op: Operation name.
+        columns: Chosen columns.
+        number: The number field (threshold %, k or t).
+        choice: The operation's choice (method, action, case, decimal mark, copy to keep).
+        value: The constant fill value.
+        flags: On/off settings that are on (``dayfirst``, ``allow_missing``, ``strip``,
+            ``percent``).
 
     Raises:
         InvalidParameter: A step that needs columns has none.
     """
     columns = list(columns or [])
+    flags = set(flags or ())
     if op in NEEDS_COLUMNS and not columns:
         raise InvalidParameter("Choose the columns this step applies to.")
     step: dict = {"op": op}
@@ -51,6 +61,16 @@ def build_step(op: str, columns, number, choice, value) -> dict:
         step["columns"] = {c: dict(spec) for c in columns}
     elif op == "standardize_categories":
         step["case"] = choice if choice in ("lower", "upper", "title") else None
+        step["strip"] = "strip" in flags
+    elif op == "parse_dates":
+        step["dayfirst"] = "dayfirst" in flags
+        step["allow_missing"] = "allow_missing" in flags
+    elif op == "convert_numeric":
+        step["decimal"] = choice if choice in ("auto", ".", ",") else "auto"
+        step["percent"] = "fraction" if "percent" in flags else "number"
+        step["allow_missing"] = "allow_missing" in flags
+    elif op == "remove_duplicates":
+        step["keep"] = choice if choice in ("first", "last") else "first"
     return step
 
 
@@ -141,19 +161,53 @@ def register(app, services) -> None:
         State(IDS.CLEAN_NUMBER, "value"),
         State(IDS.CLEAN_CHOICE, "value"),
         State(IDS.CLEAN_VALUE, "value"),
+        State(IDS.CLEAN_FLAGS, "value"),
         State(IDS.CLEAN_STEPS, "data"),
         prevent_initial_call=True,
     )
-    def edit_steps(add, clear, op, columns, number, choice, value, steps):
+    def edit_steps(add, clear, op, columns, number, choice, value, flags, steps):
         if ctx.triggered_id == IDS.CLEAN_CLEAR and clear:
             return [], ""
         if not add:
             return no_update, no_update
         try:
-            step = build_step(op, columns, number, choice, value)
+            step = build_step(op, columns, number, choice, value, flags)
         except InvalidParameter as err:
             return no_update, alert(str(err), color="warning")
         return [*(steps or []), step], ""
+
+    @app.callback(
+        Output(IDS.CLEAN_CHOICE, "options"),
+        Output(IDS.CLEAN_CHOICE, "value"),
+        Output(IDS.CLEAN_CHOICE, "placeholder"),
+        Output(IDS.CLEAN_CHOICE, "disabled"),
+        Output(IDS.CLEAN_FLAGS, "options"),
+        Output(IDS.CLEAN_FLAGS, "value"),
+        Output(IDS.CLEAN_NUMBER, "placeholder"),
+        Output(IDS.CLEAN_NUMBER, "value"),
+        Output(IDS.CLEAN_NUMBER, "disabled"),
+        Output(IDS.CLEAN_VALUE, "disabled"),
+        Output(IDS.CLEAN_COLUMNS, "disabled"),
+        Output(IDS.CLEAN_HINT, "children"),
+        Input(IDS.CLEAN_OP, "value"),
+    )
+    def fields(op):
+        # each operation shows its own settings; values never carry over to the next step
+        f = page.step_fields(op, OPERATIONS.get(op, {}))
+        return (
+            f["choices"],
+            f["choice"],
+            f["choice_label"],
+            not f["choices"],
+            f["flags"],
+            f["flags_on"],
+            f["number"] or "—",
+            None,
+            f["number"] is None,
+            not f["value"],
+            not f["columns"],
+            f["hint"],
+        )
 
     @app.callback(Output(IDS.CLEAN_LIST, "children"), Input(IDS.CLEAN_STEPS, "data"))
     def show_steps(steps):

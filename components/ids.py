@@ -85,6 +85,8 @@ class Profile:
     CLEAN_NUMBER = "profile-clean-number"
     CLEAN_CHOICE = "profile-clean-choice"
     CLEAN_VALUE = "profile-clean-value"
+    CLEAN_FLAGS = "profile-clean-flags"
+    CLEAN_HINT = "profile-clean-hint"
     CLEAN_ADD = "profile-clean-add"
     CLEAN_CLEAR = "profile-clean-clear"
     CLEAN_STEPS = "profile-clean-steps"  # dcc.Store (session): the steps the user picked

@@ -238,30 +238,15 @@ def cleaning_card(operations: dict, columns: list[str], steps: list[dict]) -> ht
                         md=2,
                     ),
                     dbc.Col(
-                        dcc.Dropdown(
-                            id=IDS.CLEAN_CHOICE,
-                            placeholder="Method / action",
-                            options=[
-                                "median",
-                                "mean",
-                                "mode",
-                                "constant",
-                                "absolute",
-                                "zero",
-                                "drop_row",
-                                "iqr",
-                                "zscore",
-                                "lower",
-                                "upper",
-                                "title",
-                            ],
-                        ),
+                        dcc.Dropdown(id=IDS.CLEAN_CHOICE, placeholder="Method / action"),
                         md=2,
                     ),
                     dbc.Col(dbc.Input(id=IDS.CLEAN_VALUE, placeholder="Fill value"), md=1),
                 ],
                 className="g-2 mb-2",
             ),
+            dbc.Checklist(id=IDS.CLEAN_FLAGS, inline=True, className="small mb-1"),
+            html.Div(id=IDS.CLEAN_HINT, className="small text-muted mb-2"),
             html.Div(
                 [
                     dbc.Button("Add step", id=IDS.CLEAN_ADD, size="sm", className="me-2"),
@@ -291,6 +276,75 @@ def cleaning_card(operations: dict, columns: list[str], steps: list[dict]) -> ht
             ),
         ],
     )
+
+
+#: How the step builder shows an operation's choices and on/off settings.
+CHOICE_LABELS = {
+    "median": "Median",
+    "mean": "Mean",
+    "mode": "Most common value",
+    "constant": "A constant (type it)",
+    "absolute": "Make positive",
+    "zero": "Set to zero",
+    "drop_row": "Drop the row",
+    "iqr": "IQR × k",
+    "zscore": "|z| > t",
+    "lower": "lower case",
+    "upper": "UPPER CASE",
+    "title": "Title Case",
+    "keep": "Keep the case",
+    "auto": "Decimal mark: detect",
+    ".": "Decimal point (1.5)",
+    ",": "Decimal comma (1,5)",
+    "first": "Keep the first copy",
+    "last": "Keep the last copy",
+}
+FLAG_LABELS = {
+    "dayfirst": "Day first (31/12/2024)",
+    "allow_missing": "Values that do not parse become missing",
+    "strip": "Trim and collapse spaces",
+    "percent": "Percentages as fractions (50 % → 0.5)",
+}
+_NUMBER_HINTS = {
+    "drop_missing_columns": "Drop above this % missing (50)",
+    "remove_outliers": "k (1.5) or t (3)",
+}
+
+
+def step_fields(name: str, spec: dict) -> dict:
+    """Return what the step builder offers for one operation (from its parameter schema).
+
+    Returns:
+        ``{"choices": [{"label", "value"}], "choice": default, "choice_label": placeholder,
+        "flags": [{"label", "value"}], "flags_on": [...], "number": placeholder or None,
+        "value": bool (a fill value applies), "columns": bool, "hint": description}``.
+    """
+    params = spec.get("params", {})
+    choice_param = next((k for k, p in params.items() if p.get("type") == "choice"), None)
+    options, default = [], None
+    if name == "fill_missing":
+        options = params["columns"]["value"]["method"]["options"]
+        default = "median"
+    elif choice_param is not None:
+        options = params[choice_param]["options"]
+        default = params[choice_param].get("default", options[0])
+    flags = [k for k, p in params.items() if p.get("type") == "bool"]
+    flags_on = [k for k in flags if params[k].get("default")]
+    if name == "convert_numeric":
+        flags.append("percent")
+    return {
+        "choices": [
+            {"label": CHOICE_LABELS.get(o or "keep", str(o)), "value": o or "keep"} for o in options
+        ],
+        "choice": (default or "keep") if options else None,
+        "choice_label": "Method / action" if options else "—",
+        "flags": [{"label": FLAG_LABELS.get(k, k), "value": k} for k in flags],
+        "flags_on": flags_on,
+        "number": _NUMBER_HINTS.get(name),
+        "value": name == "fill_missing",
+        "columns": "columns" in params,
+        "hint": spec.get("description", ""),
+    }
 
 
 def step_text(step: dict) -> str:

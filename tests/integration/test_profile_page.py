@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
-from components.ids import Profile, Shell
+from components.ids import Data, Profile, Shell
+from dashboard.cleaning import apply_steps, validate_steps
+from dashboard.samples import write_sample
 from tests.integration.helpers import console_errors, upload_file, wait_until
 from tests.integration.test_data_page import open_data_page, write_sales_csv
 
@@ -50,36 +54,67 @@ def choose_op(dash_duo, value, label):
 
 
 def click(dash_duo, ident):
-    dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ident}"))
+    if isinstance(ident, dict):  # a dict id, as Dash writes it in the page
+        selector = "[id='" + json.dumps(ident, separators=(",", ":"), sort_keys=True) + "']"
+        element = dash_duo.wait_for_element(selector)
+    else:
+        element = dash_duo.wait_for_element(f"#{ident}")
+    dash_duo.driver.execute_script("arguments[0].click();", element)
+
+
+def set_value(dash_duo, ident, value):
+    dash_duo.driver.execute_script(
+        "window.dash_clientside.set_props(arguments[0], {value: arguments[1]});", ident, value
+    )
+
+
+def histogram_total(dash_duo) -> int:
+    """Rows counted by the histogram as drawn in the browser (the figure's bar heights)."""
+    return wait_until(
+        lambda: dash_duo.driver.execute_script(
+            "const g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+            "return g && g.data && g.data[0] ? g.data[0].y.reduce((a, b) => a + b, 0) : 0;",
+            f"#{Profile.DIST_GRAPH}",
+        )
+    )
 
 
 def test_profile002_clean_preview_apply_and_undo(dash_duo, make_app, tmp_path):
-    frame = write_sales_csv(tmp_path / "base.csv", 250)
-    frame = pd.concat([frame, frame.head(50)], ignore_index=True)  # 50 duplicate rows
-    frame["notes"] = None  # an empty column
-    frame.to_csv(tmp_path / "messy.csv", index=False)
+    # what the two steps do to the tips sample, computed by the cleaning module itself
+    tips = pd.read_csv(write_sample("tips", tmp_path))
+    steps = [
+        {"op": "remove_duplicates"},
+        {"op": "remove_outliers", "columns": ["total_bill"], "method": "iqr", "k": 1.5},
+    ]
+    expected = apply_steps(tips, validate_steps(tips, steps)).frame
+    kept = len(expected)
+    assert 200 < kept < 243
+
     open_data_page(dash_duo, make_app())
-    upload_file(dash_duo, tmp_path / "messy.csv")
-    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Loaded 300 rows × 5 columns", timeout=30)
+    click(dash_duo, {"type": Data.SAMPLE_BUTTON, "name": "tips"})
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Loaded 244 rows × 7 columns", timeout=30)
     dash_duo.driver.get(dash_duo.server_url + "/profile")
     click(dash_duo, Profile.RUN)
-    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Profiled 300 rows", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Profiled 244 rows", timeout=30)
+    assert histogram_total(dash_duo) == 244  # total_bill, the first column
 
-    # two steps: remove duplicates, then drop columns above 50 % missing
     choose_op(dash_duo, "remove_duplicates", "Remove duplicate rows")
     click(dash_duo, Profile.CLEAN_ADD)
-    choose_op(dash_duo, "drop_missing_columns", "Drop columns with many missing values")
+    choose_op(dash_duo, "remove_outliers", "Remove outliers")
+    set_value(dash_duo, Profile.CLEAN_COLUMNS, ["total_bill"])
     click(dash_duo, Profile.CLEAN_ADD)
-    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_LIST}", "drop missing columns")
+    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_LIST}", "remove outliers")
 
     click(dash_duo, Profile.CLEAN_PREVIEW)
-    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_REPORT}", "300 → 250", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_REPORT}", "5 → 4")
+    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_REPORT}", "244 → 243", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{Profile.CLEAN_REPORT}", f"243 → {kept}")
 
     click(dash_duo, Profile.CLEAN_APPLY)
-    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "has 250 rows × 4 columns", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Profile.CARDS}", "250")
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", f"has {kept} rows × 7 columns", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{Profile.CARDS}", str(kept))
+    wait_until(lambda: histogram_total(dash_duo) == kept, message="histogram not redrawn")
 
     click(dash_duo, Profile.CLEAN_UNDO)
     dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Undone", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Profile.CARDS}", "300")
+    dash_duo.wait_for_contains_text(f"#{Profile.CARDS}", "244")
+    wait_until(lambda: histogram_total(dash_duo) == 244, message="histogram not restored")
