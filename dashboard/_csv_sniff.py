@@ -166,6 +166,23 @@ def unique_names(raw: list[object]) -> tuple[list[str], dict[str, str]]:
     return names, renamed
 
 
+_LEADING_ZERO = re.compile(r"[+-]?0\d")
+
+
+def leading_zero_columns(records: list[list[str]]) -> tuple[int, ...]:
+    """Return the positions of columns where some sample value is a number with a leading zero.
+
+    "00042" or "02134" are codes (ZIP codes, ids): read as numbers they would lose their
+    zeros, so such columns are read as text.
+    """
+    found = set()
+    for record in records[1:]:
+        for position, field in enumerate(record):
+            if _LEADING_ZERO.match(field.strip()) and classify_value(field, ".") == "int":
+                found.add(position)
+    return tuple(sorted(found))
+
+
 def classify_value(value: str, decimal: str) -> str:
     """Return the narrowest of ``"int"``, ``"float"``, ``"string"`` that holds ``value``."""
     text = value.strip()

@@ -93,7 +93,7 @@ def write_csv(
             caller turns these into a message for the user.
     """
     names, renamed = unique_names(list(header))
-    column_types: dict[str, pa.DataType] = {}
+    column_types: dict[str, pa.DataType] = {f"f{i}": pa.string() for i in fmt.text_columns}
     block_size = max(block_size, _MIN_BLOCK)
     for _ in range(_MAX_PASSES):
         try:

@@ -77,6 +77,8 @@ class FileFormat:
         decimal: Decimal mark of numbers in a CSV (``","`` in some ``;``-separated files).
         compression: ``"gzip"`` for a gzip-compressed CSV, else None.
         sheets: Sheet names of an Excel workbook, in order.
+        text_columns: Positions of CSV columns read as text whatever they look like
+            (numbers written with leading zeros, such as codes).
     """
 
     kind: str
@@ -85,6 +87,7 @@ class FileFormat:
     decimal: str = "."
     compression: str | None = None
     sheets: tuple[str, ...] = ()
+    text_columns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,7 +336,12 @@ def _probe_text(
     if complete and len(records) == 1:
         raise _no_rows(name)
     fmt = FileFormat(
-        "csv", encoding, delimiter, sniff.sniff_decimal(records, delimiter), compression
+        "csv",
+        encoding,
+        delimiter,
+        sniff.sniff_decimal(records, delimiter),
+        compression,
+        text_columns=sniff.leading_zero_columns(records),
     )
     return _Probe(fmt, name, size, tuple(records[0]))
 

@@ -421,3 +421,15 @@ def test_in021_arrow_output_errors(tmp_path):
     assert not dest.exists()
     with pytest.raises(ValueError, match="output"):
         ingest_to_parquet(path, tmp_path / "x", output="feather")
+
+
+def test_in022_codes_with_leading_zeros_keep_their_zeros(tmp_path):
+    path = write(tmp_path, "zip.csv", "zip,id,n\n02134,007,1\n10001,120,2\n90210,3,3\n")
+    _, df = ingest(tmp_path, path)
+    assert df["zip"].tolist() == ["02134", "10001", "90210"]
+    assert df["id"].tolist() == ["007", "120", "3"]
+    assert df["n"].tolist() == [1, 2, 3] and pd.api.types.is_integer_dtype(df["n"])
+    optimized = tmp_path / "opt.parquet"
+    optimize_parquet(tmp_path / "out.parquet", optimized)
+    assert pd.read_parquet(optimized)["zip"].astype(str).tolist() == ["02134", "10001", "90210"]
+    assert load_table(path)["zip"].tolist() == ["02134", "10001", "90210"]
