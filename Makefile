@@ -7,6 +7,7 @@ BOOTSTRAP_VERSION := 5.3.8
 BOOTSTRAP_CSS := assets/vendor/bootstrap.min.css
 HOST ?= 127.0.0.1
 PORT ?= 8050
+BENCHES ?= bench/ingest.py bench/web_memory.py bench/jobs.py bench/profile.py
 
 .PHONY: run test lint bench serve clean help
 
@@ -58,7 +59,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 
 bench: $(VENV)/.dev-installed $(BOOTSTRAP_CSS) browser
-	for b in bench/ingest.py bench/web_memory.py bench/jobs.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache

@@ -59,9 +59,10 @@ class JobFailed(DataInsightsError):
 class _Heartbeat(threading.Thread):
     """Tells the registry every second that the job is alive, and keeps its slot."""
 
-    def __init__(self, registry, slots, job_id: str, interval_s: float = 1.0):
+    def __init__(self, registry, slots, job_id: str, written=None, interval_s: float = 1.0):
         super().__init__(daemon=True, name=f"heartbeat-{job_id}")
         self._registry, self._slots, self._job_id = registry, slots, job_id
+        self._written = written
         self._interval = interval_s
         self._stop_event = threading.Event()
         self.rss_mb: float | None = None
@@ -71,6 +72,9 @@ class _Heartbeat(threading.Thread):
             try:
                 self._registry.heartbeat(self._job_id, rss_mb=self.rss_mb)
                 self._slots.renew(self._job_id)
+                if self._written is not None:
+                    # partial results stay findable after a Cancel (SIGKILL: no finally)
+                    self._registry.add_results(self._job_id, self._written())
             except Exception:  # noqa: BLE001 - a missed beat must not kill the job
                 log.warning("heartbeat failed for job %s", self._job_id, exc_info=True)
 
@@ -155,7 +159,13 @@ def run_job(
     record = registry.create(session, kind, summary, pid=pid)
     job_id = record.job_id
     progress = _Progress(registry, job_id, summary, set_progress, min_interval_s)
-    beat = _Heartbeat(registry, slots, job_id)
+    since = time.time()
+
+    def written() -> list[str]:
+        """Keys of the items this job has stored so far (its results, partial ones too)."""
+        return [i.key for i in services.store.items(session) if i.created >= since]
+
+    beat = _Heartbeat(registry, slots, job_id, written)
     watchdog = None
     try:
         slots.acquire(job_id, pid, on_wait=progress.queued)
@@ -204,7 +214,7 @@ def run_job(
         beat.stop()
         slots.release(job_id)
     _record_peak(registry, job_id, watchdog)
-    registry.finish(job_id, result=result)
+    registry.finish(job_id, result_keys=written(), result=result)
     registry.prune(keep_per_session=50)
     return {**result, "job_id": job_id}
 

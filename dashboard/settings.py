@@ -76,8 +76,12 @@ class Settings:
 
     @property
     def view_cache_dir(self) -> Path:
-        """flask-caching file-system cache of read-only views (grid pages, figures)."""
-        return self.data_dir / "views"
+        """flask-caching file-system cache of read-only views (grid pages, figures).
+
+        Under the shared cache folder, beside the job cache: every worker reads the same
+        memoized views.
+        """
+        return self.cache_dir / "views"
 
     @property
     def max_upload_bytes(self) -> int:

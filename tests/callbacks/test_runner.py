@@ -324,3 +324,28 @@ def test_runner018_a_queued_job_process_counts_in_the_memory_gauge(services, ses
     record = services.jobs.create(session, "selftest", "Waiting", pid=sleeper.pid)
     assert services.jobs.get(record.job_id).state is JobState.QUEUED
     assert services.app_pids().get(sleeper.pid) == "job"
+
+
+def test_runner019_result_keys_name_what_the_job_stored_even_before_it_ends(services, session):
+    import pandas as pd
+
+    seen = {}
+
+    def body(progress):
+        info = services.store.put_frame(session, "partial", pd.DataFrame({"a": [1]}))
+        seen["key"] = info.key
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # a Cancel now (no finally) must keep it findable
+            record = services.jobs.active_for(session)
+            if info.key in record.result_keys:
+                seen["while_running"] = True
+                break
+            time.sleep(0.1)
+        return {}
+
+    before = services.store.put_frame(session, "older", pd.DataFrame({"a": [0]}))
+    result = run_job(services, session, "test", "Stores", body)
+    assert seen.get("while_running") is True
+    record = services.jobs.get(result["job_id"])
+    assert record.result_keys == (seen["key"],)
+    assert before.key not in record.result_keys

@@ -38,7 +38,7 @@ def test_set001_defaults():
     assert (s.store_dir, s.upload_dir, s.view_cache_dir) == (
         s.data_dir / "store",
         s.data_dir / "uploads",
-        s.data_dir / "views",
+        s.cache_dir / "views",
     )
 
 
