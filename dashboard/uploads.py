@@ -114,7 +114,19 @@ class UploadArea:
             final.unlink(missing_ok=True)
             raise
         log.info("Received upload %s (%d bytes)", upload_id, size)
+        self._drop_older(session, upload_id)
         return Upload(upload_id, session, record["filename"], Path(final), size, created)
+
+    def _drop_older(self, session: str, newest: str) -> None:
+        """Keep only a session's newest upload: disk use stays bounded by the upload limit.
+
+        Only the newest one is still needed (e.g. to pick another sheet of a workbook).
+        """
+        for key in list(self._index.iterkeys()):
+            record = self._index.get(key)
+            if record and record["session"] == session and key != f"up:{newest}":
+                self._index.delete(key, retry=True)
+                (self.root / record["stored"]).unlink(missing_ok=True)
 
     def get(self, session: str, upload_id: str) -> Upload:
         """Return the upload ``upload_id`` of ``session``.

@@ -136,7 +136,7 @@ def test_up009_sweep(tmp_path):
     stray.write_bytes(b"partial")
     now = old.created + 1000
     os.utime(stray, (now - 2000, now - 2000))
-    new = area.receive("s", "new.csv", io.BytesIO(b"new"))
+    new = area.receive("t", "new.csv", io.BytesIO(b"new"))  # another session's
     os.utime(new.path, (now, now))
     # Pretend the new one arrived later than the cutoff.
     area._index.set(
@@ -145,5 +145,17 @@ def test_up009_sweep(tmp_path):
     assert area.sweep(older_than_s=500, now=now) == 2
     with pytest.raises(ItemNotFound):
         area.get("s", old.upload_id)
-    assert area.get("s", new.upload_id).size == 3
+    assert area.get("t", new.upload_id).size == 3
     assert not stray.exists() and not old.path.exists()
+
+
+def test_up010_a_session_keeps_only_its_newest_upload(tmp_path):
+    area = make_area(tmp_path)
+    first = area.receive("s1", "a.csv", io.BytesIO(b"a\n1\n"))
+    other = area.receive("s2", "b.csv", io.BytesIO(b"b\n2\n"))
+    second = area.receive("s1", "c.csv", io.BytesIO(b"c\n3\n"))
+    with pytest.raises(ItemNotFound):
+        area.get("s1", first.upload_id)
+    assert area.get("s1", second.upload_id).filename == "c.csv"
+    assert area.get("s2", other.upload_id).filename == "b.csv"  # other sessions untouched
+    assert len([n for n in stored_files(area) if n.endswith(".upload")]) == 2
