@@ -129,6 +129,9 @@ class Operation:
     description = ""
     params: dict = {}
     needs_fit = False
+    #: What ``finish`` returns is tied to row positions of the data it saw (which rows
+    #: to keep), so it cannot be applied to another frame.
+    positional = False
 
     def spec(self) -> dict:
         """Return the description the page renders: title, description, parameter schema."""
@@ -572,6 +575,7 @@ class RemoveDuplicates(Operation):
         "keep": {"type": "choice", "options": ["first", "last"], "default": "first"},
     }
     needs_fit = True
+    positional = True
 
     def check(self, params, schema):
         return {

@@ -237,14 +237,17 @@ def _report(op: Operation, params: dict, fitted: Any, counts: _Counts) -> StepRe
     )
 
 
-def _run(df: pd.DataFrame, steps: list[dict]) -> CleaningResult:
+def _run(df: pd.DataFrame, steps: list[dict], fitted_on: list | None = None) -> CleaningResult:
     normalized = validate_steps(df, steps)
     frame = df.reset_index(drop=True)  # copy-on-write: no data is copied here
     reports = []
     for number, step in enumerate(normalized, 1):
         op = OPERATIONS_BY_NAME[step["op"]]
         params = _checked(op, step, schema_of(frame), number)
-        fitted = _fit(op, params, [frame], number)
+        if fitted_on is not None and op.needs_fit and not op.positional:
+            fitted = fitted_on[number - 1]
+        else:
+            fitted = _fit(op, params, [frame], number)
         after = op.transform(frame, params, fitted, 0)
         counts = _Counts()
         counts.add(op, params, frame, after)
@@ -253,15 +256,25 @@ def _run(df: pd.DataFrame, steps: list[dict]) -> CleaningResult:
     return CleaningResult(frame.reset_index(drop=True), tuple(reports))
 
 
-def apply_steps(df: pd.DataFrame, steps: list[dict]) -> CleaningResult:
+def apply_steps(
+    df: pd.DataFrame, steps: list[dict], *, fitted_on: list | None = None
+) -> CleaningResult:
     """Validate and run ``steps`` on ``df`` (which is never modified).
+
+    Args:
+        df: The frame to clean.
+        steps: Steps as sent by the browser.
+        fitted_on: Statistics of each step computed on other data (:func:`fit_parquet` on
+            the full data), used instead of ``df``'s own so that a sample is cleaned exactly
+            like the data it was drawn from (same fill values, bounds, dropped columns).
+            Steps whose statistics are row positions (duplicates) still use ``df``'s.
 
     Raises:
         InvalidParameter: A step is invalid or refuses (see :func:`validate_steps`; text
             that does not parse as numbers/dates unless allowed), or the result would have
             no rows or no columns.
     """
-    result = _run(df, steps)
+    result = _run(df, steps, fitted_on)
     if len(result.frame) == 0:
         raise InvalidParameter(_NO_ROWS)
     if result.frame.shape[1] == 0:
@@ -371,8 +384,24 @@ class _Stream:
             yield pa.Table.from_pandas(df, preserve_index=False)
 
 
+def fit_parquet(src: Path, steps: list[dict], progress: Progress | None = None) -> list:
+    """Return each step's statistics over a whole Parquet file (None for steps without any).
+
+    ``steps`` are normalized by :func:`validate_steps`. Streams one pass per step that
+    needs statistics; see :func:`clean_parquet`.
+    """
+    stream = _Stream(Path(src), steps, progress or _noop)
+    stream.fit()
+    return stream.fitted
+
+
 def clean_parquet(
-    src: Path, dest: Path, steps: list[dict], progress: Progress | None = None
+    src: Path,
+    dest: Path,
+    steps: list[dict],
+    progress: Progress | None = None,
+    *,
+    fitted: list | None = None,
 ) -> tuple[StepReport, ...]:
     """Clean a Parquet file into ``dest`` a row group at a time, as :func:`apply_steps` would.
 
@@ -385,6 +414,8 @@ def clean_parquet(
         dest: Parquet file to write.
         steps: Steps already normalized by :func:`validate_steps`.
         progress: ``progress(step, done, total)`` after each row group of each pass.
+        fitted: The statistics :func:`fit_parquet` returned for this file and these steps
+            (its passes are then skipped).
 
     Returns:
         One report per step, with counts over the whole file.
@@ -394,7 +425,10 @@ def clean_parquet(
             there, values that do not parse...).
     """
     stream = _Stream(Path(src), steps, progress or _noop)
-    stream.fit()
+    if fitted is None:
+        stream.fit()
+    else:
+        stream.fitted = list(fitted)
     schemas: list[pa.Schema] = []
     for table in stream.tables("Checking column types"):
         if not any(table.schema.equals(s) for s in schemas):
@@ -457,8 +491,9 @@ def apply_to_store(
     Everything is computed first (the full data into a scratch file); the store changes
     only when every step succeeded. ``data_previous`` becomes a copy of the current
     ``data`` (its meta under ``"restores"``); with ``also_full`` and a stored ``data_full``,
-    the full data is cleaned the same way (see :func:`clean_parquet`) and the current one
-    kept as ``data_full_previous``. Without it, ``data_full`` is left as it is and the new
+    the full data is cleaned the same way (see :func:`clean_parquet`), with the statistics
+    of every step (fill values, outlier bounds, dropped columns) computed once on the full
+    data and applied to both, and the current one kept as ``data_full_previous``. Without it, ``data_full`` is left as it is and the new
     meta says ``"full_cleaned": False``.
 
     Returns:
@@ -477,15 +512,20 @@ def apply_to_store(
     progress("Cleaning the analysis data", 0, 1)
     df = store.read_frame(session, info.key)
     normalized = validate_steps(df, steps)
-    result = apply_steps(df, normalized)
-    del df
     full = store.info_by_name(session, "data_full") if also_full else None
+    fitted = None
+    if full is not None:
+        # one set of statistics, from the full data, for both: the sample stays a sample
+        # of the cleaned full data (same fill values, bounds and dropped columns)
+        fitted = fit_parquet(store.parquet_path(session, full.key), normalized, progress)
+    result = apply_steps(df, normalized, fitted_on=fitted)
+    del df
     cleaned_full = store.scratch_path() if full else None
     try:
         full_reports = None
         if full is not None:
             src = store.parquet_path(session, full.key)
-            full_reports = clean_parquet(src, cleaned_full, normalized, progress)
+            full_reports = clean_parquet(src, cleaned_full, normalized, progress, fitted=fitted)
             if full_reports and full_reports[-1].rows_after == 0:
                 raise InvalidParameter(_NO_ROWS)
         _copy_item(

@@ -486,3 +486,21 @@ def test_cln046_mode_fill_of_an_all_missing_category_uses_no_unused_label():
     result = run(df, {"op": "fill_missing", "columns": {"c": {"method": "mode"}}})
     assert result.frame["c"].isna().all()
     assert "c had no values to compute a fill value from" in result.steps[0].message
+
+
+def test_cln047_sample_and_full_data_are_cleaned_with_the_same_statistics(store):
+    full = pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0, 100.0, None] * 50, "k": range(300)})
+    sample = full.iloc[[0, 4, 5, 10, 11]].reset_index(drop=True)  # its own median: 52
+    store.put_frame(S, "data_full", full)
+    store.put_frame(S, "data", sample, meta={"sampling": {"sampled": True}})
+    steps = [
+        {"op": "fill_missing", "columns": {"v": {"method": "median"}}},
+        {"op": "remove_outliers", "columns": ["v"], "method": "iqr", "k": 1.5},
+    ]
+    apply_to_store(store, S, steps, also_full=True)
+    cleaned_sample = store.read_frame(S, store.key_for(S, "data"))
+    cleaned_full = store.read_frame(S, store.key_for(S, "data_full"))
+    # the full data's median (3) fills both; 100 is an outlier by the full data's bounds
+    assert cleaned_full["v"].max() == 4.0 and 100.0 not in cleaned_sample["v"].tolist()
+    assert cleaned_sample["v"].tolist() == [1.0, 3.0, 3.0]
+    assert set(cleaned_sample["k"]) <= set(cleaned_full["k"])  # still a sample of it
