@@ -107,7 +107,8 @@ def test_rt007_each_upload_gets_its_own_id(app, client, settings):
     first = post_upload(client, CSV, session_id=session).get_json()["upload_id"]
     second = post_upload(client, CSV, session_id=session).get_json()["upload_id"]
     assert first != second
-    assert len(uploaded_files(settings)) == 2
+    # a session keeps only its newest upload: the first one's file is gone
+    assert [p.stem for p in uploaded_files(settings)] == [second]
 
 
 @pytest.mark.parametrize("size", [(1 << 20) + 1, 3 << 20], ids=["just-over", "far-over"])
