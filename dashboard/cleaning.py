@@ -493,8 +493,8 @@ def apply_to_store(
     ``data`` (its meta under ``"restores"``); with ``also_full`` and a stored ``data_full``,
     the full data is cleaned the same way (see :func:`clean_parquet`), with the statistics
     of every step (fill values, outlier bounds, dropped columns) computed once on the full
-    data and applied to both, and the current one kept as ``data_full_previous``. Without it, ``data_full`` is left as it is and the new
-    meta says ``"full_cleaned": False``.
+    data and applied to both, and the current one kept as ``data_full_previous``. Without
+    it, ``data_full`` is left as it is and the new meta says ``"full_cleaned": False``.
 
     Returns:
         ``{"version", "parent_version", "key", "rows", "columns", "steps", "full_steps"}``;
