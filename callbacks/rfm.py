@@ -22,6 +22,7 @@ from components.ids import Rfm as IDS
 from components.ids import Shell
 from components.widgets import alert
 from dashboard import rfm_plots
+from dashboard._rfm_read import read_columns
 from dashboard.errors import DataInsightsError, InvalidParameter
 from dashboard.plots import empty_figure
 from dashboard.rfm import (
@@ -64,12 +65,21 @@ def _sampled(data) -> bool:
 
 
 def _source(store, session: str, data):
-    """Return the item RFM reads: the full data when ``data`` is a sample of it."""
-    if _sampled(data):
-        full = store.info_by_name(session, "data_full")
-        if full is not None:
-            return full
-    return data
+    """Return the item RFM reads: the full data when ``data`` is a sample of it.
+
+    Raises:
+        InvalidParameter: The data is a sample and the full data is gone (a row sample
+            would understate every customer's frequency and total).
+    """
+    if not _sampled(data):
+        return data
+    full = store.info_by_name(session, "data_full")
+    if full is None:
+        raise InvalidParameter(
+            "The analysis dataset is a sample and the full data is not available any more; "
+            "RFM needs every transaction of a customer. Load the file again."
+        )
+    return full
 
 
 # --- the job ------------------------------------------------------------------------------
@@ -89,6 +99,7 @@ def validate(services, session: str, fields: dict):
         raise InvalidParameter("Load a dataset on the Data page first.")
     settings = settings_from_request(fields)
     check_columns(settings, data.meta.get("column_table", []), sampled=_sampled(data))
+    _source(services.store, session, data)
     return data, settings
 
 
@@ -103,11 +114,12 @@ def run_rfm(services, session: str, request: dict, progress) -> dict:
     source = _source(store, session, data)
     total = 4 + len(ELBOW_KS)
     progress(f"Reading {source.rows:,} transactions", 0, total)
-    frame = store.read_frame(session, source.key, columns=settings.columns)
+    frame = read_columns(store.parquet_path(session, source.key), settings.columns)
     result = score_transactions(
         frame, settings, progress=lambda step, done, steps: progress(step, 1 + done / steps, total)
     )
     del frame
+    progress(f"Clustering: k = {ELBOW_KS[0]}…{ELBOW_KS[-1]}", 2, total)
     result = add_clusters(
         result,
         progress=lambda done, steps: progress(
@@ -161,7 +173,10 @@ def estimate_rfm(services, session: str, request: dict) -> dict | None:
     data = store.info_by_name(session, "data")
     if data is None:
         return None
-    source = _source(store, session, data)
+    try:
+        source = _source(store, session, data)
+    except InvalidParameter:
+        return None  # the job refuses it with the message
     wanted = {request.get(f) for f in ("customer", "date", "amount", "invoice")}
     if not request.get("amount"):
         wanted |= {request.get("quantity"), request.get("unit_price")}
@@ -278,7 +293,8 @@ def render(services, session_id: str | None):
         notes.append(
             page.status(
                 f"The data is sampled for analysis ({data.rows:,} rows); RFM totals each "
-                f"customer's transactions, so it runs on the full data ({rows} rows)."
+                f"customer's transactions, so it runs on the full data ({rows} rows), "
+                "including any cleaning applied to the full data."
             )
         )
     if summary is None:

@@ -39,7 +39,7 @@ SCORE_COLUMN = {
 TEXT_COLUMN = {
     "wrapText": True,
     "autoHeight": True,
-    "minWidth": 180,
+    "minWidth": 170,
     "flex": 3,
     # AG Grid's line height is the row height: wrapped lines would sit a row apart
     "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px"},
@@ -52,7 +52,7 @@ def _columns(columns: list[dict]) -> list[dict]:
         {
             "wrapHeaderText": True,
             "autoHeaderHeight": True,
-            **({"minWidth": 110} if c.get("type") == "rightAligned" else {}),
+            **({"minWidth": 100} if c.get("type") == "rightAligned" else {}),
             **c,
         }
         for c in columns
@@ -352,6 +352,14 @@ def charts_row(grid_figure, shown: int, customers: int) -> dbc.Row:
     )
 
 
+def _silhouette_note(clusters: dict) -> str:
+    sample = clusters["silhouette_sample"]
+    total = sum(p["customers"] for p in clusters.get("profiles", []))
+    if total and sample >= total:
+        return f"The silhouette is computed on all {sample:,} customers."
+    return f"The silhouette is computed on {sample:,} customers chosen at random."
+
+
 def clusters_card(clusters: dict | None, elbow_figure, profile_figure) -> html.Div:
     """Return the elbow / silhouette chart and the cluster profiles."""
     if not clusters:
@@ -374,9 +382,8 @@ def clusters_card(clusters: dict | None, elbow_figure, profile_figure) -> html.D
         [
             html.P(
                 "K-Means on log-transformed, standardized recency, frequency and monetary "
-                f"values. The silhouette is computed on {clusters['silhouette_sample']:,} "
-                "customers chosen at random (all of them when there are fewer). Clusters are "
-                "numbered by mean monetary value, highest first.",
+                f"values. {_silhouette_note(clusters)} Clusters are numbered by mean "
+                "monetary value, highest first.",
                 className="small text-muted",
             ),
             dbc.Row(
@@ -413,7 +420,7 @@ def clv_card(segments: list[dict], top: list[dict], clv: dict, clv_figure) -> ht
     ]
     top_columns = [
         {"field": "customer", "headerName": "Customer", "pinned": "left"},
-        {"field": "segment", "headerName": "Segment", "minWidth": 150},
+        {"field": "segment", "headerName": "Segment", "minWidth": 165},
         {"field": "recency", "headerName": "Recency (days)", **COUNT_COLUMN},
         {"field": "frequency", "headerName": "Orders", **COUNT_COLUMN},
         {"field": "monetary", "headerName": "Historic value", **MONEY_COLUMN},

@@ -18,11 +18,15 @@ from callbacks import rfm as handlers
 from callbacks.routes import download_token
 from components.ids import Rfm as IDS
 from components.ids import all_ids
+from dashboard.admission import check_admission, estimate_job
+from dashboard.errors import JobRejected
 from dashboard.rfm import SCATTER_POINTS, compute_rfm
 from dashboard.samples import retail_transactions
 from tests.components.test_ids import layout_ids
 
 REPO = Path(__file__).resolve().parents[2]
+# jobs run inside the test process here: keep its memory watchdog from stopping the tests
+NO_LIMIT = 100_000
 
 
 def ingest(services, session, content: bytes, name: str = "sales.csv") -> dict:
@@ -49,7 +53,7 @@ def download(app, session, name, fmt="csv"):
 
 
 def test_rfm101_retail_sample_mapped_run_stored_and_downloaded(make_app, retail_csv):
-    app = make_app()
+    app = make_app(job_memory_limit_mb=NO_LIMIT)
     services = app.services
     session = services.signer.new()
     ingest(services, session, retail_csv, "retail.csv")
@@ -105,7 +109,9 @@ def test_rfm101_retail_sample_mapped_run_stored_and_downloaded(make_app, retail_
 
 
 def test_rfm102_sampled_data_is_scored_on_every_transaction(make_app, retail_csv):
-    services = make_app(sample_threshold_rows=5_000, sample_rows=2_000).services
+    services = make_app(
+        sample_threshold_rows=5_000, sample_rows=2_000, job_memory_limit_mb=NO_LIMIT
+    ).services
     session = services.signer.new()
     ingest(services, session, retail_csv, "retail.csv")
     data = services.store.info_by_name(session, "data")
@@ -131,9 +137,16 @@ def test_rfm102_sampled_data_is_scored_on_every_transaction(make_app, retail_csv
     estimate = handlers.estimate_rfm(services, session, {"customer": "customer_id"})
     assert estimate["rows"] == 20_998
 
+    # without the full data a sample would understate every customer: refused
+    full = services.store.info_by_name(session, "data_full")
+    services.store.remove(session, full.key, force=True)
+    failed = run(services, session)
+    assert not failed["ok"] and "full data is not available any more" in failed["message"]
+    assert services.store.info_by_name(session, "rfm").key == item.key
+
 
 def test_rfm103_bad_choices_are_refused_before_any_job_and_results_stay(make_app, shared_data):
-    services = make_app().services
+    services = make_app(job_memory_limit_mb=NO_LIMIT).services
     session = services.signer.new()
     ingest(services, session, (shared_data / "cdnow_transactions.csv").read_bytes(), "cdnow.csv")
     assert run(services, session)["ok"]
@@ -162,7 +175,7 @@ def test_rfm103_bad_choices_are_refused_before_any_job_and_results_stay(make_app
 
 
 def test_rfm104_values_that_cannot_be_used_fail_the_job_and_keep_earlier_results(make_app):
-    services = make_app().services
+    services = make_app(job_memory_limit_mb=NO_LIMIT).services
     session = services.signer.new()
     good = b"customer,date,amount,note\n" + b"".join(
         f"c{i % 40},2024-0{1 + i % 9}-1{i % 10},{5 + i % 17}.5,x{i % 3}\n".encode()
@@ -198,7 +211,7 @@ def test_rfm104_values_that_cannot_be_used_fail_the_job_and_keep_earlier_results
 
 
 def test_rfm105_figures_come_from_aggregates_and_a_capped_sample(make_app, shared_data):
-    services = make_app().services
+    services = make_app(job_memory_limit_mb=NO_LIMIT).services
     session = services.signer.new()
     ingest(services, session, (shared_data / "cdnow_transactions.csv").read_bytes(), "cdnow.csv")
     assert run(services, session)["ok"]
@@ -271,7 +284,7 @@ def test_rfm106_showing_results_loads_no_ml_library_in_the_web_process(tmp_path,
 def test_rfm107_new_data_makes_results_stale_and_controls_keep_the_last_settings(
     make_app, retail_csv
 ):
-    services = make_app().services
+    services = make_app(job_memory_limit_mb=NO_LIMIT).services
     session = services.signer.new()
     ingest(services, session, retail_csv, "retail.csv")
     assert run(services, session, k=5, scheme="quartile", margin=40, returns="exclude")["ok"]
@@ -287,3 +300,23 @@ def test_rfm107_new_data_makes_results_stale_and_controls_keep_the_last_settings
     assert handlers.stored_summary(services, session)[1] is True
     status, content = handlers.render(services, session)
     assert "earlier version of the data" in to_json_plotly(status) and content is not None
+
+
+def test_rfm108_admission_sizes_the_job_from_the_mapped_columns_of_the_full_data(
+    make_app, retail_csv
+):
+    # (the refusal itself runs in the job runner; running it here would put the test
+    # process under the job's memory watchdog)
+    services = make_app(
+        sample_threshold_rows=5_000, sample_rows=2_000, job_memory_limit_mb=NO_LIMIT
+    ).services
+    session = services.signer.new()
+    ingest(services, session, retail_csv, "retail.csv")
+    request = {"kind": "rfm", **handlers.choices(services, session)["values"]}
+    estimate = handlers.estimate_rfm(services, session, request)
+    assert estimate["rows"] == 20_998  # the full data, not the 2,000-row sample
+    assert set(estimate["dtypes"]) == {"customer_id", "invoice_date", "amount", "invoice"}
+    needed = estimate_job("rfm", **estimate)
+    assert check_admission("rfm", budget_mb=1024, used_mb=200, **estimate).needed_mb == needed
+    with pytest.raises(JobRejected, match="Try a smaller sample or fewer customers"):
+        check_admission("rfm", budget_mb=300, used_mb=100, **estimate)

@@ -475,3 +475,34 @@ def test_rfm023_more_clusters_than_distinct_customers_is_refused():
         add_clusters(result, 4)
     with pytest.raises(InvalidParameter, match="from 2 to 10"):
         add_clusters(result, 1)
+
+
+def test_rfm024_batched_reader_returns_what_pandas_reads(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dashboard._rfm_read import read_columns
+
+    # two row groups with different dictionaries, a missing id, text and dates
+    first = pd.DataFrame(
+        {
+            "customer": pd.Categorical(["b", "a", None, "b"]),
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02", None, "2024-01-04"]),
+            "amount": [1.0, 2.0, 3.0, None],
+            "note": ["x", "y", None, "z"],
+        }
+    )
+    second = first.assign(customer=pd.Categorical(["c", "a", "c", None]))
+    path = tmp_path / "t.parquet"
+    with pq.ParquetWriter(path, pa.Schema.from_pandas(first, preserve_index=False)) as writer:
+        for part in (first, second):
+            writer.write_table(pa.Table.from_pandas(part, preserve_index=False))
+    got = read_columns(path, ["amount", "customer", "note", "when"], batch_rows=3)
+    expected = pd.read_parquet(path)[["amount", "customer", "note", "when"]]
+    assert list(got.columns) == ["amount", "customer", "note", "when"]
+    assert got["customer"].astype(object).tolist() == expected["customer"].astype(object).tolist()
+    assert got["amount"].equals(expected["amount"])
+    assert got["when"].equals(expected["when"])
+    assert got["note"].tolist() == expected["note"].tolist()
+    with pytest.raises(InvalidParameter, match="'nope' is not in the dataset"):
+        read_columns(path, ["nope"])
