@@ -86,12 +86,16 @@ def _numbers(series: pd.Series, column: str, role: str) -> np.ndarray:
                 f"money spent as the {role}."
             )
         raise InvalidParameter(
-            f"Column '{column}' is not numeric: {rows:,} rows hold text such as '{example}'. "
+            f"Column '{column}' is not numeric: {_rows(rows)} text such as '{example}'. "
             f"Choose a column of numbers as the {role}, or convert it on the Profile page."
         )
     values = parsed[codes]
     values[codes < 0] = np.nan
     return values
+
+
+def _rows(n: int) -> str:
+    return "1 row holds" if n == 1 else f"{n:,} rows hold"
 
 
 def _mostly_dates(text: pd.Series) -> bool:
@@ -127,7 +131,8 @@ def _days(series: pd.Series, column: str) -> np.ndarray:
     if bad.size:
         rows = int(np.isin(codes, bad).sum())
         raise InvalidParameter(
-            f"Column '{column}' has {rows:,} rows whose date cannot be read, such as "
+            f"Column '{column}' has {rows:,} row{'' if rows == 1 else 's'} whose date cannot "
+            "be read, such as "
             f"'{text.iloc[bad[0]]}'. Choose the transaction date column, or fix those values."
         )
     days = _to_days(parsed)[codes]

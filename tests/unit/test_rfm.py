@@ -318,7 +318,7 @@ def test_rfm015_ids_dates_and_text_values_of_every_usual_kind():
 def test_rfm016_non_numeric_amount_is_refused_with_an_example():
     df = frame([("a", "2024-01-01", "12.0"), ("b", "2024-01-02", "twelve")])
     with pytest.raises(
-        InvalidParameter, match=r"'amount' is not numeric: 1 rows hold text such as 'twelve'"
+        InvalidParameter, match=r"'amount' is not numeric: 1 row holds text such as 'twelve'"
     ):
         compute_rfm(df, customer="customer", date="date", amount="amount")
 
@@ -350,7 +350,7 @@ def test_rfm017_a_date_column_chosen_as_the_amount_is_refused(cdnow, retail):
 def test_rfm018_unparseable_or_missing_dates_are_refused():
     bad = frame([("a", "2024-01-01", 1.0), ("b", "yesterday", 2.0), ("c", "2024-01-03", 3.0)])
     with pytest.raises(
-        InvalidParameter, match="1 rows whose date cannot be read, such as 'yesterday'"
+        InvalidParameter, match="1 row whose date cannot be read, such as 'yesterday'"
     ):
         compute_rfm(bad, customer="customer", date="date", amount="amount")
     missing = frame([("a", None, 1.0), ("b", None, 2.0), ("c", "2024-01-03", 3.0)])
