@@ -500,11 +500,7 @@ def downloads_card(links: dict[tuple[str, str], str], labels: dict[str, str]) ->
             for fmt in ("csv", "xlsx")
             if (item, fmt) in links
         ]
-        rows.append(
-            html.Div(
-                [html.Span(label, className="me-3 di-download-label"), *buttons], className="mb-2"
-            )
-        )
+        rows.append(html.Div([html.Span(label, className="me-3"), *buttons], className="mb-2"))
     return card("Download the results", rows, id=IDS.DOWNLOADS)
 
 
