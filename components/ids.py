@@ -99,6 +99,46 @@ class Profile:
     DOWNLOAD = "profile-download"  # dict id {"type": DOWNLOAD, "format": "csv"|"xlsx"|"parquet"}
 
 
+class Rfm:
+    """Customer Value page: column mapping, RFM job, segments, clusters, CLV, downloads."""
+
+    RUN = "rfm-run"
+    STATUS = "rfm-status"
+    LOAD_SAMPLE = "rfm-load-sample"
+    SETTINGS = "rfm-settings"
+    CUSTOMER = "rfm-customer"
+    DATE = "rfm-date"
+    AMOUNT = "rfm-amount"
+    INVOICE = "rfm-invoice"
+    QUANTITY = "rfm-quantity"
+    UNIT_PRICE = "rfm-unit-price"
+    RETURNS = "rfm-returns"
+    AS_OF = "rfm-as-of"
+    SCHEME = "rfm-scheme"
+    K = "rfm-k"
+    MARGIN = "rfm-margin"
+    CONTENT = "rfm-content"
+    CARDS = "rfm-cards"
+    SUMMARY = "rfm-summary"
+    SEGMENT_KIND = "rfm-segment-kind"
+    SEGMENT_GRAPH = "rfm-segment-graph"
+    SEGMENT_GRID = "rfm-segment-grid"
+    GRID_GRAPH = "rfm-grid-graph"
+    SCATTER_COLOR = "rfm-scatter-color"
+    SCATTER_GRAPH = "rfm-scatter-graph"
+    ELBOW_GRAPH = "rfm-elbow-graph"
+    CLUSTER_GRAPH = "rfm-cluster-graph"
+    CLUSTER_GRID = "rfm-cluster-grid"
+    CLV_GRAPH = "rfm-clv-graph"
+    CLV_GRID = "rfm-clv-grid"
+    TOP_GRID = "rfm-top-grid"
+    EXCLUDED = "rfm-excluded"
+    EXCLUDED_GRID = "rfm-excluded-grid"
+    RULES_GRID = "rfm-rules-grid"
+    DOWNLOADS = "rfm-downloads"
+    DOWNLOAD = "rfm-download"  # dict id {"type": DOWNLOAD, "file": <item>, "format": "csv"|"xlsx"}
+
+
 class System:
     """System page: memory per process, stored items, columns, jobs, cleanup, unlock."""
 
@@ -117,6 +157,6 @@ class System:
 def all_ids() -> list[str]:
     """Return every id string declared above (for the uniqueness test)."""
     found = []
-    for group in (Shell, Home, Data, Profile, System):
+    for group in (Shell, Home, Data, Profile, Rfm, System):
         found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
     return found

@@ -27,7 +27,13 @@ MB = 1024 * 1024
 #:   numeric copy for correlations (bench/profile.py: 1M×20, 139 MB frame, job peak 677 MB).
 #: - ``ml`` 6.0: a float64 design matrix after one-hot encoding, train/test copies, the
 #:   predictions, and the fitted model's own structures (trees grow with the rows).
-#: - ``rfm`` 3.0: per-customer aggregates, scores, a float copy for K-Means.
+#: - ``rfm`` 6.0 over a fixed 170 MB: the mapped columns read from the full data, their
+#:   arrays (codes, days, amounts), per-customer aggregates, K-Means inputs; the fixed part
+#:   is scikit-learn (about 55 MB) and what Arrow's reader keeps after decoding the
+#:   customer dictionary of every row group. bench/rfm.py, 200,000 / 500,000 / 1,000,000
+#:   transactions (3.8 / 9.5 / 19.1 MB of mapped columns): job peaks 331 / 348 / 408 MB,
+#:   estimated 343 / 377 / 435 MB; with an invoice column (22.9 MB) 421–447 MB against
+#:   457 MB.
 #: - ``basket`` 4.0: the transaction frame and its grouping (the one-hot matrix and the
 #:   itemset candidates are added from ``extra``, see ``estimate_job``).
 #: - ``selftest`` 1.0: the deterministic self-test job (``dashboard.selftest``).
@@ -38,7 +44,7 @@ KIND_FACTORS: dict[str, float] = {
     "ingest": 3.0,
     "profile": 3.5,
     "ml": 6.0,
-    "rfm": 3.0,
+    "rfm": 6.0,
     "basket": 4.0,
     "selftest": 1.0,
     "clean-preview": 2.5,
@@ -57,7 +63,7 @@ KIND_OVERHEAD_MB: dict[str, float] = {
     "ingest": 60.0,
     "profile": 40.0,
     "ml": 90.0,
-    "rfm": 90.0,
+    "rfm": 170.0,
     "basket": 50.0,
     "selftest": 0.0,
     "clean-preview": 40.0,

@@ -1,0 +1,466 @@
+"""Customer Value page wiring: the RFM job, the column mapping, results from the store.
+
+The web process never reads the transactions: the mapping is proposed and checked from
+the dataset's column table, the job reads the mapped columns (from the full data when the
+analysis dataset is a sample, because RFM totals every transaction of a customer), and
+the page shows the small stored aggregates. Only the scatter reads a stored table, the
+sample of at most ``SCATTER_POINTS`` customers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from dash import Input, Output, State, ctx, no_update
+
+from callbacks.actions import button_action
+from callbacks.jobs import JobKind, request_job
+from callbacks.results import download_links, stale_message, stored_result
+from components import rfm as page
+from components.ids import Rfm as IDS
+from components.ids import Shell
+from components.widgets import alert
+from dashboard import rfm_plots
+from dashboard._rfm_read import read_columns
+from dashboard.errors import DataInsightsError, InvalidParameter
+from dashboard.plots import empty_figure
+from dashboard.rfm import (
+    DEFAULT_K,
+    ELBOW_KS,
+    SCATTER_POINTS,
+    add_clusters,
+    check_columns,
+    detect_columns,
+    scatter_sample,
+    score_transactions,
+    settings_from_request,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLE = "retail_transactions"
+FIELDS = (
+    "customer",
+    "date",
+    "amount",
+    "invoice",
+    "quantity",
+    "unit_price",
+    "returns",
+    "as_of",
+    "scheme",
+    "k",
+    "margin",
+)
+RESULT_ITEMS = {
+    "rfm_customers": ("rfm-customers", "Customer table (one row per customer)"),
+    "rfm_segments": ("rfm-segments", "Segment summary"),
+    "rfm_excluded": ("rfm-not-scored", "Customers not scored"),
+}
+
+
+def _sampled(data) -> bool:
+    return bool(data.meta.get("sampling", {}).get("sampled"))
+
+
+def _source(store, session: str, data):
+    """Return the item RFM reads: the full data when ``data`` is a sample of it.
+
+    Raises:
+        InvalidParameter: The data is a sample and the full data is gone (a row sample
+            would understate every customer's frequency and total).
+    """
+    if not _sampled(data):
+        return data
+    full = store.info_by_name(session, "data_full")
+    if full is None:
+        raise InvalidParameter(
+            "The analysis dataset is a sample and the full data is not available any more; "
+            "RFM needs every transaction of a customer. Load the file again."
+        )
+    return full
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+def validate(services, session: str, fields: dict):
+    """Check the page's choices against the dataset's column table (no data is read).
+
+    Returns:
+        ``(data item, settings)``.
+
+    Raises:
+        InvalidParameter: No dataset, or a choice that cannot work.
+    """
+    data = services.store.info_by_name(session, "data")
+    if data is None:
+        raise InvalidParameter("Load a dataset on the Data page first.")
+    settings = settings_from_request(fields)
+    check_columns(settings, data.meta.get("column_table", []), sampled=_sampled(data))
+    _source(services.store, session, data)
+    return data, settings
+
+
+def run_rfm(services, session: str, request: dict, progress) -> dict:
+    """Job body: score the customers, cluster them, store the tables and the aggregates.
+
+    Everything is computed before anything is stored, so a refused or failed run leaves
+    the earlier results as they were.
+    """
+    store = services.store
+    data, settings = validate(services, session, request)
+    source = _source(store, session, data)
+    total = 4 + len(ELBOW_KS)
+    progress(f"Reading {source.rows:,} transactions", 0, total)
+    frame = read_columns(store.parquet_path(session, source.key), settings.columns)
+    result = score_transactions(
+        frame, settings, progress=lambda step, done, steps: progress(step, 1 + done / steps, total)
+    )
+    del frame
+    progress(f"Clustering: k = {ELBOW_KS[0]}…{ELBOW_KS[-1]}", 2, total)
+    result = add_clusters(
+        result,
+        progress=lambda done, steps: progress(
+            f"Clustering: k = {ELBOW_KS[0]}…{ELBOW_KS[-1]} ({done} of {steps})", 2 + done, total
+        ),
+    )
+    progress("Saving the results", total - 1, total)
+    version = data.version
+    summary = result.summary()
+    summary["source"] = {
+        "sampled": source.key != data.key,
+        "rows": source.rows,
+        "analysis_rows": data.rows,
+    }
+    for name, (download, _label) in RESULT_ITEMS.items():
+        frame = {
+            "rfm_customers": result.customers,
+            "rfm_segments": result.segments,
+            "rfm_excluded": result.excluded,
+        }[name]
+        store.put_frame(
+            session, name, frame, meta={"dataset_version": version, "download_name": download}
+        )
+    store.put_frame(
+        session,
+        "rfm_scatter",
+        scatter_sample(result.customers),
+        meta={"dataset_version": version, "customers": len(result.customers)},
+    )
+    # written last: the page shows a run once its summary is there
+    store.put_frame(
+        session,
+        "rfm",
+        pd.DataFrame({"rfm": [version]}),
+        meta={"rfm": summary, "dataset_version": version},
+        protected=True,
+    )
+    segments = sum(1 for s in summary["segments"] if s["customers"])
+    scored, total = len(result.customers), summary["overview"]["customers_total"]
+    of = f" of {total:,}" if total != scored else ""
+    return {
+        "message": (
+            f"Scored {scored:,}{of} customers: {segments} segments, {result.clusters.k} clusters."
+        )
+    }
+
+
+def estimate_rfm(services, session: str, request: dict) -> dict | None:
+    """Return admission's view of an RFM job: the rows and dtypes of the mapped columns."""
+    store = services.store
+    data = store.info_by_name(session, "data")
+    if data is None:
+        return None
+    try:
+        source = _source(store, session, data)
+    except InvalidParameter:
+        return None  # the job refuses it with the message
+    wanted = {request.get(f) for f in ("customer", "date", "amount", "invoice")}
+    if not request.get("amount"):
+        wanted |= {request.get("quantity"), request.get("unit_price")}
+    dtypes = {
+        str(c["column"]): str(c["dtype"])
+        for c in data.meta.get("column_table", [])
+        if str(c["column"]) in wanted
+    }
+    return {"rows": source.rows, "dtypes": dtypes or {"_": "float64"}}
+
+
+RFM = JobKind(
+    name="rfm",
+    describe=lambda r: "Scoring customers (RFM)",
+    run=run_rfm,
+    estimate=estimate_rfm,
+)
+KINDS = (RFM,)
+
+
+# --- plain handlers -----------------------------------------------------------------------
+
+
+def stored_summary(services, session: str) -> tuple[dict | None, bool]:
+    """Return ``(summary, stale)``: the stored RFM aggregates and whether ``data`` changed."""
+    stored = stored_result(services, session, "rfm")
+    return (stored.item.meta.get("rfm") if stored.item else None), stored.stale
+
+
+def choices(services, session: str) -> dict | None:
+    """Return the controls' options and values for the session's dataset.
+
+    The values are the last run's settings when its columns still exist, otherwise the
+    columns detected by name and type. Returns None without a dataset.
+    """
+    data = services.store.info_by_name(session, "data")
+    if data is None:
+        return None
+    table = data.meta.get("column_table", [])
+    names = [str(c["column"]) for c in table]
+    values = {"returns": "net", "as_of": None, "scheme": "quintile", "k": DEFAULT_K, "margin": 100}
+    values.update(detect_columns(table))
+    summary, _ = stored_summary(services, session)
+    previous = (summary or {}).get("settings")
+    if previous:
+        mapped = [previous.get(f) for f in ("customer", "date", "amount", "invoice")]
+        if all(m is None or m in names for m in mapped):
+            values.update({f: previous.get(f) for f in FIELDS if f in previous})
+            values["margin"] = round(100 * float(previous.get("margin", 1.0)), 2)
+    return {"options": names, "values": values}
+
+
+def request_rfm(services, session: str, fields: dict, locked: bool | None):
+    """Return ``(job request, message)`` for a click on Run, refusing bad choices at once."""
+    try:
+        validate(services, session, fields)
+    except InvalidParameter as err:
+        return no_update, alert(str(err))
+    return request_job(locked, {"kind": "rfm", **fields})
+
+
+def _notes(summary: dict) -> list[str]:
+    """Return what the user should know about the rows used."""
+    notes = []
+    source = summary.get("source") or {}
+    if source.get("sampled"):
+        notes.append(
+            f"The analysis dataset is a sample of {source['analysis_rows']:,} rows; RFM adds "
+            f"up every transaction of a customer, so it ran on all {source['rows']:,} rows."
+        )
+    n = summary.get("notes", {})
+    left_out = {
+        "missing_customer": "without a customer id",
+        "missing_date": "without a date",
+        "missing_amount": "without an amount",
+        "after_as_of": "after the reference date",
+    }
+    for key, words in left_out.items():
+        if n.get(key):
+            notes.append(f"{n[key]:,} rows {words} were left out.")
+    settings = summary.get("settings", {})
+    if n.get("return_rows"):
+        how = "netted per customer" if settings.get("returns") == "net" else "left out"
+        notes.append(f"{n['return_rows']:,} return rows (negative amounts) were {how}.")
+    if n.get("zero_rows"):
+        notes.append(
+            f"{n['zero_rows']:,} rows with an amount of 0 count as neither purchase nor return."
+        )
+    frequency = (
+        f"distinct values of '{settings['invoice']}'"
+        if settings.get("invoice")
+        else "rows (transactions)"
+    )
+    notes.append(f"Frequency counts {frequency} with a positive amount.")
+    if settings.get("scheme") == "quartile":
+        notes.append("Scores are quartiles (1–4); segments use fifths of the same ranks.")
+    return notes
+
+
+def render(services, session_id: str | None):
+    """Return ``(status, content)`` of the Customer Value page."""
+    try:
+        session = services.signer.verify(session_id)
+    except DataInsightsError:
+        return page.status("Reload the page to start a session."), None
+    data = services.store.info_by_name(session, "data")
+    if data is None:
+        return page.no_data_status(), None
+    summary, stale = stored_summary(services, session)
+    notes = []
+    if _sampled(data):
+        full = services.store.info_by_name(session, "data_full")
+        rows = f"{full.rows:,}" if full else "all"
+        notes.append(
+            page.status(
+                f"The data is sampled for analysis ({data.rows:,} rows); RFM totals each "
+                f"customer's transactions, so it runs on the full data ({rows} rows), "
+                "including any cleaning applied to the full data."
+            )
+        )
+    if summary is None:
+        notes.append(page.status("Check the columns below, then click “Run the analysis”."))
+        return notes, None
+    if stale:
+        notes.append(page.status(stale_message("RFM results", "Run the analysis"), color="warning"))
+    session_links = download_links(
+        services,
+        session,
+        {(name, fmt): (name, fmt) for name in RESULT_ITEMS for fmt in ("csv", "xlsx")},
+    )
+    labels = {name: label for name, (_download, label) in RESULT_ITEMS.items()}
+    if not summary["overview"].get("excluded"):
+        labels.pop("rfm_excluded")
+    clusters = summary.get("clusters")
+    bins = 5 if summary["settings"].get("scheme") != "quartile" else 4
+    content = [
+        page.overview_cards(summary["overview"], summary["as_of"]),
+        page.summary_card(summary.get("sentences", []), _notes(summary)),
+        page.segments_card(summary["segments"]),
+        page.charts_row(
+            rfm_plots.rf_heatmap(summary["grid"]),
+            min(SCATTER_POINTS, summary["overview"]["customers"]),
+            summary["overview"]["customers"],
+        ),
+        page.clusters_card(
+            clusters,
+            rfm_plots.elbow_figure(clusters["elbow"], clusters["k"]) if clusters else None,
+            rfm_plots.cluster_figure(clusters["profiles"], bins) if clusters else None,
+        ),
+        page.clv_card(
+            summary["segments"],
+            summary.get("top_customers", []),
+            summary.get("clv", {}),
+            rfm_plots.clv_figure(summary["segments"]),
+        ),
+        page.excluded_card(summary["overview"].get("excluded", 0), summary.get("excluded", [])),
+        page.downloads_card(session_links, labels),
+    ]
+    return notes, content
+
+
+def segment_figure(services, session_id: str | None, kind: str | None):
+    """Return the segment bar chart or treemap from the stored aggregates."""
+    summary, _ = stored_summary(services, services.signer.verify(session_id))
+    if summary is None:
+        return empty_figure("No results yet.")
+    if kind == "treemap":
+        return rfm_plots.segment_treemap(summary["segments"])
+    return rfm_plots.segment_bar(summary["segments"])
+
+
+def scatter_figure(services, session_id: str | None, color_by: str | None):
+    """Return the customer scatter from the stored sample (at most ``SCATTER_POINTS``)."""
+    session = services.signer.verify(session_id)
+    item = services.store.info_by_name(session, "rfm_scatter")
+    if item is None:
+        return empty_figure("No results yet.")
+    points = services.store.read_frame(session, item.key)
+    return rfm_plots.customer_scatter(
+        points, color_by=color_by or "segment", total=int(item.meta.get("customers", 0))
+    )
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+_CONTROLS = (
+    (IDS.CUSTOMER, "customer"),
+    (IDS.DATE, "date"),
+    (IDS.AMOUNT, "amount"),
+    (IDS.INVOICE, "invoice"),
+    (IDS.QUANTITY, "quantity"),
+    (IDS.UNIT_PRICE, "unit_price"),
+)
+_OPTIONS = (
+    (IDS.RETURNS, "returns"),
+    (IDS.AS_OF, "as_of"),
+    (IDS.SCHEME, "scheme"),
+    (IDS.K, "k"),
+    (IDS.MARGIN, "margin"),
+)
+
+
+def register(app, services) -> None:
+    """Wire the Customer Value page."""
+    services.job_kinds.update({kind.name: kind for kind in KINDS})
+
+    @app.callback(
+        [Output(ident, "options") for ident, _ in _CONTROLS]
+        + [Output(ident, "value") for ident, _ in _CONTROLS + _OPTIONS]
+        + [Output(IDS.SETTINGS, "className")],
+        Input(Shell.DATASET, "data"),
+        Input(Shell.SESSION, "data"),
+    )
+    def fill_choices(_dataset, session_id):
+        try:
+            found = choices(services, services.signer.verify(session_id))
+        except DataInsightsError:
+            found = None
+        n = len(_CONTROLS) * 2 + len(_OPTIONS)
+        if found is None:
+            return [[]] * len(_CONTROLS) + [None] * (n - len(_CONTROLS)) + ["d-none"]
+        values = found["values"]
+        return (
+            [found["options"]] * len(_CONTROLS)
+            + [values.get(field) for _, field in _CONTROLS + _OPTIONS]
+            + [""]
+        )
+
+    @app.callback(
+        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(IDS.RUN, "n_clicks"),
+        State(Shell.SESSION, "data"),
+        State(Shell.NAV_LOCK, "data"),
+        *[State(ident, "value") for ident, _ in _CONTROLS + _OPTIONS],
+        prevent_initial_call=True,
+    )
+    @button_action(services, outputs=2, message_at=1)
+    def run(session, locked, *values):
+        fields = dict(zip([f for _, f in _CONTROLS + _OPTIONS], values, strict=True))
+        return request_rfm(services, session, fields, locked)
+
+    @app.callback(
+        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(IDS.LOAD_SAMPLE, "n_clicks"),
+        State(Shell.NAV_LOCK, "data"),
+        prevent_initial_call=True,
+    )
+    def load_sample(clicks, locked):
+        if not clicks:
+            return no_update, no_update
+        return request_job(locked, {"kind": "ingest", "source": "sample", "name": SAMPLE})
+
+    @app.callback(
+        Output(IDS.STATUS, "children"),
+        Output(IDS.CONTENT, "children"),
+        Input(Shell.DATASET, "data"),
+        Input(Shell.JOB_RESULT, "data"),
+        State(Shell.SESSION, "data"),
+    )
+    def content(_dataset, result, session_id):
+        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") != "rfm":
+            return no_update, no_update
+        return render(services, session_id)
+
+    @app.callback(
+        Output(IDS.SEGMENT_GRAPH, "figure"),
+        Input(IDS.SEGMENT_KIND, "value"),
+        State(Shell.SESSION, "data"),
+    )
+    def segments(kind, session_id):
+        try:
+            return segment_figure(services, session_id, kind)
+        except DataInsightsError as err:
+            return empty_figure(str(err))
+
+    @app.callback(
+        Output(IDS.SCATTER_GRAPH, "figure"),
+        Input(IDS.SCATTER_COLOR, "value"),
+        State(Shell.SESSION, "data"),
+    )
+    def scatter(color_by, session_id):
+        try:
+            return scatter_figure(services, session_id, color_by)
+        except DataInsightsError as err:
+            return empty_figure(str(err))
