@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callbacks.routes import download_token
+from dashboard.exports import EXCEL_MAX_ROWS
 from dashboard.store import ItemInfo
 
 
@@ -52,8 +53,16 @@ def download_links(services, session: str, files: dict[str, tuple[str, str]]) ->
         services: The app's services (the secret key signs the links).
         session: The session whose stored items are offered.
         files: ``{label: (item name, format)}``; formats are those of ``/api/download``.
+
+    Returns:
+        One url per label, except Excel for tables above ``EXCEL_MAX_ROWS`` (left out: the
+        download would be refused).
     """
-    return {
-        label: f"/api/download/{download_token(services, session, name, fmt)}"
-        for label, (name, fmt) in files.items()
-    }
+    links = {}
+    for label, (name, fmt) in files.items():
+        if fmt == "xlsx":
+            info = services.store.info_by_name(session, name)
+            if info is not None and info.rows > EXCEL_MAX_ROWS:
+                continue
+        links[label] = f"/api/download/{download_token(services, session, name, fmt)}"
+    return links

@@ -140,3 +140,21 @@ def test_dl009_profile_offers_the_full_data_when_sampled(make_app):
     answer = app.server.test_client().get(full_links["csv"])
     assert answer.status_code == 200
     assert answer.data.decode("utf-8-sig").count("\n") == 200_001
+
+
+def test_dl010_download_links_leave_out_excel_above_its_cap(make_app, monkeypatch):
+    from callbacks import results
+
+    app = make_app()
+    services = app.services
+    session = services.signer.new()
+    services.store.put_frame(session, "big", pd.DataFrame({"a": range(30)}))
+    services.store.put_frame(session, "small", pd.DataFrame({"a": range(5)}))
+    monkeypatch.setattr(results, "EXCEL_MAX_ROWS", 20)
+    links = results.download_links(
+        services,
+        session,
+        {f"{n}.{f}": (n, f) for n in ("big", "small") for f in ("csv", "xlsx")},
+    )
+    assert sorted(links) == ["big.csv", "small.csv", "small.xlsx"]
+    assert app.server.test_client().get(links["small.xlsx"]).status_code == 200
