@@ -70,7 +70,7 @@ def test_rfm201_cdnow_mapped_scored_charted_and_downloaded(dash_duo, make_app, s
     lines = answer.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("customer,recency,frequency,monetary,r_score,f_score,m_score")
     assert len(lines) == 23_502 + 1
-    assert lines[1].startswith("1,546,1,11.77,")  # customer 00001: one order of 11.77
+    assert lines[1].startswith("00001,546,1,11.77,")  # customer 00001: one order of 11.77
     assert console_errors(dash_duo) == []
 
     # a date column as the amount: refused at once, the results stay on the page
