@@ -66,6 +66,9 @@ MAX_PAIR_PRODUCTS = 300_000_000
 MAX_TRIANGLE_PRODUCTS = 50_000_000
 #: Columns per block of the pair count: bounds its memory to about n × 512 integers.
 PAIR_BLOCK = 512
+#: Mining stops beyond this many itemsets whatever the memory: more than anyone reads, and
+#: the time FP-Growth and the rules take grows with them (about a minute here at this size).
+MAX_ITEMSETS = 1_000_000
 #: Default working memory of `find_rules` when no budget is given (MB).
 DEFAULT_MEMORY_MB = 600.0
 
@@ -83,7 +86,8 @@ class Plan:
         pairs: Frequent pairs (exact), or None when too costly to count.
         fixed_mb: Memory of the mined matrix and its FP-tree.
         certain_mb: ``fixed_mb`` plus the single items and pairs with their rules.
-        max_itemsets: Mining stops beyond this many itemsets (they would not fit).
+        max_itemsets: Mining stops beyond this many itemsets (they would not fit, or more
+            than `MAX_ITEMSETS`).
         budget_mb: The working memory allowed.
     """
 
@@ -397,7 +401,7 @@ class Guard:
                 + self.advice(max_len, budget_mb)
             )
         fixed = chosen.fixed_mb(n)
-        max_itemsets = max(0, int((budget_mb - fixed) * MB / ITEMSET_BYTES))
+        max_itemsets = min(MAX_ITEMSETS, max(0, int((budget_mb - fixed) * MB / ITEMSET_BYTES)))
         log.info(
             "basket guard: %d frequent items, %s pairs, itemset bounds %s, %.0f MB certain "
             "of %.0f MB",

@@ -205,6 +205,52 @@ def spring_layout(n: int, edges: list[tuple[int, int]], *, iterations: int = 300
     return pos / scale
 
 
+def _components(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
+    """Return the connected components of a graph, largest first."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def component_layout(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    """Return ``(n, 2)`` positions: each connected component laid out in its own cell.
+
+    A spring layout of the whole graph pushes unconnected groups (shopping themes) apart
+    and crams each one; laying out each component alone, then packing the components in
+    rows with a cell size growing with the component, keeps every group readable.
+    """
+    pos = np.zeros((n, 2))
+    groups = _components(n, edges)
+    if not groups:
+        return pos
+    per_row = max(1, math.ceil(math.sqrt(len(groups))))
+    x = y = row_height = 0.0
+    for index, group in enumerate(groups):
+        if index and index % per_row == 0:
+            x, y, row_height = 0.0, y - row_height, 0.0
+        local = {node: i for i, node in enumerate(group)}
+        inner = [(local[a], local[b]) for a, b in edges if a in local and b in local]
+        size = math.sqrt(len(group))  # cell side grows with the component
+        cell = spring_layout(len(group), inner) if len(group) > 1 else np.zeros((1, 2))
+        pos[group] = cell * size * 0.45 + [x + size / 2, y - size / 2]
+        x += size
+        row_height = max(row_height, size)
+    pos -= (pos.max(axis=0) + pos.min(axis=0)) / 2
+    scale = np.abs(pos).max() or 1.0
+    return pos / scale
+
+
 def network(rules: pd.DataFrame, limit: int = NETWORK_RULES) -> dict:
     """Return the strongest rules as a graph with server-computed positions.
 
@@ -227,7 +273,7 @@ def network(rules: pd.DataFrame, limit: int = NETWORK_RULES) -> dict:
     edges = []
     for r, (a, c) in enumerate(zip(head["antecedents"], head["consequents"], strict=True)):
         edges += [(names[x], n_items + r) for x in a] + [(n_items + r, names[x]) for x in c]
-    pos = spring_layout(n_items + len(head), edges)
+    pos = component_layout(n_items + len(head), edges)
     return {
         "items": [
             {"name": name, "x": float(pos[i, 0]), "y": float(pos[i, 1])}

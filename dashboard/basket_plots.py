@@ -25,7 +25,8 @@ def scatter_figure(points: dict) -> go.Figure:
         return empty_figure("No rules to show.")
     lift = points["lift"]
     top = max(lift) or 1.0
-    sizes = [6 + 22 * (v / top) ** 0.8 for v in lift]
+    # many rules overlap at low support: small markers, growing with lift
+    sizes = [4 + 12 * (v / top) ** 1.5 for v in lift]
     fig = go.Figure(
         go.Scatter(
             x=points["support"],
@@ -40,7 +41,7 @@ def scatter_figure(points: dict) -> go.Figure:
                 "showscale": True,
                 "colorbar": {"title": {"text": "Lift"}},
                 "line": {"width": 0.5, "color": "white"},
-                "opacity": 0.8,
+                "opacity": 0.75,
             },
             hovertemplate=(
                 "%{text}<br>support %{x:.2%} · confidence %{y:.1%} · lift %{customdata:.2f}"
