@@ -223,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         theirs = run_child("mlxtend", root)
     print(f"job: {ours['message']}")
     print(
-        f"guard: {ours['frequent_items']:,} frequent items kept of {args.items:,}; "
-        f"{ours['guard']}"
+        f"guard: {ours['frequent_items']:,} frequent items kept of {args.items:,}; {ours['guard']}"
     )
     print("job steps (s from start, RSS MB): " + "; ".join(
         f"{s} {t:.2f} s {r / MB:,.0f}" for s, t, r in ours["steps"]
@@ -258,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{ours['peak'] / theirs['peak']:.2f}, peak growth over imports "
         f"{(ours['peak'] - ours['rss_imports']) / (theirs['peak'] - theirs['rss_imports']):.2f}"
     )
+    peak_mb = ours["peak"] / MB
     print(
         f"admission estimate_job('basket') = {ours['admission_mb']:,.0f} MB against a measured "
-        f"peak of {ours['peak'] / MB:,.0f} MB (ratio {ours['admission_mb'] / (ours['peak'] / MB):.2f}"
-        f"); job limit {JOB_LIMIT_MB} MB"
+        f"peak of {peak_mb:,.0f} MB (ratio {ours['admission_mb'] / peak_mb:.2f}); job limit "
+        f"{JOB_LIMIT_MB} MB"
     )
     same = ours["rules"] == theirs["rules"]
     print(f"same rules as mlxtend: {'yes' if same else 'NO'}")

@@ -68,6 +68,11 @@ def build_request(values: dict, columns: list[str]) -> dict:
         raise InvalidParameter("Choose how the transactions are laid out.")
     count_unit = values.get("support_unit") == "count"
     support = _number(values.get("min_support"), "Minimum support")
+    if not count_unit and support is not None and support > 1:
+        raise InvalidParameter(
+            f"Minimum support is a share of the transactions, between 0 and 1 (got {support:g}); "
+            "to give a number of transactions, choose “transactions” next to it."
+        )
     request = {
         "kind": "basket",
         "layout": layout,
@@ -141,21 +146,28 @@ def columns_to_read(request: dict, column_table: list[dict]) -> list[str]:
 
 
 def _source(store, session: str, data, needed: list[str]):
-    """Return ``(item, full)``: the full data when the analysis data is a sample.
+    """Return ``(item, full, note)``: the full data when the analysis data is a sample.
 
-    Falls back to the sample when the full data lacks a column (cleaned on the sample only).
+    Falls back to the sample, with a note saying why, when the full data lacks a column
+    (the sample was cleaned without it).
     """
     if not data.meta.get("sampling", {}).get("sampled"):
-        return data, False
+        return data, False, None
     full = store.info_by_name(session, "data_full")
     if full is None:
-        return data, False
+        return data, False, None
     import pyarrow.parquet as pq  # noqa: PLC0415 - the job only
 
     names = set(pq.ParquetFile(store.parquet_path(session, full.key)).schema_arrow.names)
-    if not set(needed) <= names:
-        return data, False
-    return full, True
+    missing = [c for c in needed if c not in names]
+    if missing:
+        note = (
+            f"The full data has no column '{missing[0]}' (the sample was changed without it), "
+            f"so only the {data.rows:,}-row sample was mined: baskets may be split. Clean the "
+            "full data too, or choose other columns, to mine every row."
+        )
+        return data, False, note
+    return full, True, None
 
 
 # --- the job ------------------------------------------------------------------------------
@@ -191,7 +203,7 @@ def run_basket(services, session: str, request: dict, progress) -> dict:
             "No column holds only 0/1 or true/false values, so this is not one-hot data: "
             "choose the long or basket layout."
         )
-    source, full = _source(store, session, data, needed)
+    source, full, source_note = _source(store, session, data, needed)
     progress("Reading the transactions" + (" (full data)" if full else ""), 0, 4)
     frame = store.read_frame(session, source.key, columns=needed)
     rows = len(frame)
@@ -217,6 +229,7 @@ def run_basket(services, session: str, request: dict, progress) -> dict:
     del frame
     progress("Storing the rules", 4, 4)
     rules, itemsets, meta = result_tables(result, mined_rows=rows, full_data=full)
+    meta["source_note"] = source_note
     run = secrets.token_hex(8)
     common = {"dataset_version": data.version, "run": run}
     store.put_frame(
@@ -275,7 +288,7 @@ def estimate_basket(services, session: str, request: dict) -> dict | None:
         return None
     column_table = data.meta.get("column_table", [])
     needed = columns_to_read(request, column_table)
-    source, _full = _source(store, session, data, needed)
+    source, _full, _note = _source(store, session, data, needed)
     scale = source.rows / max(1, data.rows)
     by_name = {c["column"]: c for c in column_table}
     bytes_memory = int(sum(by_name.get(c, {}).get("memory", 0) for c in needed) * scale)
@@ -382,8 +395,9 @@ def render(services, session_id: str | None):
                 "sample would split baskets and undercount what is bought together."
             )
         )
-    if meta.get("note"):
-        notes.append(page.status(meta["note"], color="warning"))
+    for key in ("source_note", "note"):
+        if meta.get(key):
+            notes.append(page.status(meta[key], color="warning"))
     items = meta.get("item_options", [])
     files = {"rules": ("Rules (CSV)", RULES)}
     itemsets = services.store.info_by_name(session, ITEMSETS)
@@ -434,7 +448,8 @@ def rule_rows(services, session_id: str | None, item: str | None, side: str = "a
         if cache:
             cache.set(key, cached)
     rows, matching = cached
-    what = f"with {item}" if item else "in all"
+    where = {"antecedent": " in the antecedent", "consequent": " in the consequent"}
+    what = f"with {item}{where.get(side, '')}" if item else "in all"
     if matching > len(rows):
         note = f"Showing the {len(rows):,} strongest of {matching:,} rules {what}."
     else:

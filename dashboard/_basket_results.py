@@ -132,6 +132,8 @@ def query_rules(
             chosen = batch.filter(pa.array(mask)).slice(0, limit - len(rows))
             rows.extend(_plain(r) for r in chosen.to_pylist())
         matching += hits
+    # the web process runs this: give Arrow's buffers back at once (as the store does)
+    pa.default_memory_pool().release_unused()
     return rows, matching
 
 

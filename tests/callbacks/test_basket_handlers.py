@@ -110,7 +110,7 @@ def test_mb101_sample_run_stores_rules_grid_lookup_and_csv_download(make_app):
     assert rows[0]["lift"] == max(r["lift"] for r in rows)
     rows, note = handlers.rule_rows(services, session_id, "bread", "consequent")
     assert rows and all("bread" in r["consequents"].split(", ") for r in rows)
-    assert note == f"{len(rows)} rules with bread."
+    assert note == f"{len(rows)} rules with bread in the consequent."
     found = handlers.lookup(services, session_id, "spaghetti")
     assert "tomato sauce" in text_of(found) and "is in" in text_of(found)
 
@@ -271,3 +271,23 @@ def test_mb108_the_page_handlers_never_load_the_mining_stack(make_app):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_mb109_a_sample_changed_without_the_full_data_is_mined_with_a_note(make_app):
+    from dashboard.datasets import column_table
+
+    services = make_app(
+        sample_threshold_rows=5_000, sample_rows=2_000, job_memory_limit_mb=100_000
+    ).services
+    session_id = services.signer.new()
+    load_sample(services, session_id)
+    store, owner = services.store, services.signer.verify(session_id)
+    data = store.info_by_name(owner, "data")
+    renamed = store.read_frame(owner, data.key).rename(columns={"product": "article"})
+    meta = {**data.meta, "column_table": column_table(renamed)}
+    store.put_frame(owner, "data", renamed, meta=meta)  # as a clean of the sample only
+    result = run(services, session_id, item="article")
+    assert result["ok"] and "full data" not in result["message"]
+    status, _content = handlers.render(services, session_id)
+    assert "The full data has no column 'article'" in text_of(status)
+    assert "only the 2,000-row sample was mined" in text_of(status)
