@@ -208,7 +208,8 @@ def encode_onehot(df: pd.DataFrame, columns: list[str] | None) -> Transactions:
     blocks = []
     for i in order:
         column = df[columns[i]]
-        blocks.append(sp.csc_matrix(column.fillna(0).astype(bool).to_numpy().reshape(-1, 1)))
+        bought = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        blocks.append(sp.csc_matrix(bought.reshape(-1, 1)))
     matrix = sp.hstack(blocks, format="csr", dtype=bool) if blocks else sp.csr_matrix((len(df), 0))
     matrix.eliminate_zeros()
     return Transactions(matrix, tuple(names[i] for i in order), "onehot", 0)

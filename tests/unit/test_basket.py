@@ -173,6 +173,8 @@ def test_mb005_item_names_are_cleaned_the_same_way_in_every_layout():
         }
     )
     onehot.loc[4, "jam"] = 1
+    onehot["butter"] = pd.array([True, True, False, None, True], dtype="boolean")
+    onehot = onehot.drop(columns=[" butter"])  # nullable booleans: missing is "not bought"
     kwargs = {"min_support": 0.2, "min_confidence": 0.1, "min_lift": 0.0}
     results = [
         find_rules(long, layout="long", transaction="invoice", item="product", **kwargs),
