@@ -104,8 +104,11 @@ def build_request(values: dict, columns: list[str]) -> dict:
             raise InvalidParameter("Choose the transaction column and the item column.")
         if transaction == item:
             raise InvalidParameter("The transaction column and the item column must differ.")
-        chosen = [transaction, item]
-        request.update(transaction=transaction, item=item)
+        quantity = values.get("quantity") or None
+        if quantity in (transaction, item):
+            raise InvalidParameter("The quantity column must differ from the other two.")
+        chosen = [transaction, item] + ([quantity] if quantity else [])
+        request.update(transaction=transaction, item=item, quantity=quantity)
     elif layout == "basket":
         chosen = list(values.get("basket_columns") or [])
         if not chosen:
@@ -139,7 +142,8 @@ def _binary_candidates(column_table: list[dict]) -> list[str]:
 def columns_to_read(request: dict, column_table: list[dict]) -> list[str]:
     """Return the columns the job reads for ``request``."""
     if request["layout"] == "long":
-        return [request["transaction"], request["item"]]
+        quantity = [request["quantity"]] if request.get("quantity") else []
+        return [request["transaction"], request["item"], *quantity]
     if request["layout"] == "basket":
         return list(request["columns"])
     return list(request.get("columns") or _binary_candidates(column_table))
@@ -211,6 +215,7 @@ def run_basket(services, session: str, request: dict, progress) -> dict:
         "layout": request["layout"],
         "transaction": request.get("transaction"),
         "item": request.get("item"),
+        "quantity": request.get("quantity"),
         "columns": request.get("columns") or None,
         "sep": request.get("sep") or ",",
         "min_confidence": request["min_confidence"],
@@ -262,6 +267,7 @@ def _as_values(request: dict) -> dict:
         "layout": request.get("layout"),
         "transaction": request.get("transaction"),
         "item": request.get("item"),
+        "quantity": request.get("quantity"),
         "basket_columns": request.get("columns") if request.get("layout") == "basket" else None,
         "sep": request.get("sep"),
         "onehot_columns": request.get("columns") if request.get("layout") == "onehot" else None,
@@ -335,6 +341,7 @@ def _detected(services, session: str, data) -> tuple[dict, str]:
             "layout": guess.layout,
             "transaction": guess.transaction,
             "item": guess.item,
+            "quantity": guess.quantity,
             "basket_columns": list(guess.columns) if guess.layout == "basket" else [],
             "sep": guess.sep or ",",
             "onehot_columns": list(guess.columns) if guess.layout == "onehot" else [],
@@ -363,11 +370,12 @@ def render_settings(services, session_id: str | None):
         picked = [
             previous.get("transaction"),
             previous.get("item"),
+            previous.get("quantity"),
             *(previous.get("basket_columns") or []),
             *(previous.get("onehot_columns") or []),
         ]
         if all(c in columns for c in picked if c):
-            values = {**values, **{k: v for k, v in previous.items() if v is not None}}
+            values = {**values, **previous}
             sentence = f"{sentence} The choices of the last run are shown."
     return page.settings_panel(columns, values, sentence)
 
@@ -486,6 +494,7 @@ _CONTROLS = {
     "layout": IDS.LAYOUT,
     "transaction": IDS.TRANSACTION,
     "item": IDS.ITEM,
+    "quantity": IDS.QUANTITY,
     "basket_columns": IDS.BASKET_COLUMNS,
     "sep": IDS.SEP,
     "onehot_columns": IDS.ONEHOT_COLUMNS,

@@ -110,7 +110,7 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     Args:
         columns: Column names of the analysis dataset.
         values: Current choices (the last run's, else the detected layout and defaults):
-            ``layout``, ``transaction``, ``item``, ``basket_columns``, ``sep``,
+            ``layout``, ``transaction``, ``item``, ``quantity``, ``basket_columns``, ``sep``,
             ``onehot_columns``, ``min_support``, ``support_unit``, ``min_confidence``,
             ``min_lift``, ``max_len``, ``multi_consequent``, ``algorithm``.
         detected: The sentence saying what was recognised.
@@ -129,6 +129,17 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                 dcc.Dropdown(id=IDS.ITEM, options=columns, value=values.get("item")),
                 4,
                 "The product bought on each row.",
+            ),
+            _field(
+                "Quantity column (optional)",
+                dcc.Dropdown(
+                    id=IDS.QUANTITY,
+                    options=columns,
+                    value=values.get("quantity"),
+                    placeholder="none",
+                ),
+                4,
+                "Rows with a quantity of 0 or less (returns) are left out.",
             ),
         ],
         id=IDS.LONG_GROUP,

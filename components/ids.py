@@ -109,6 +109,7 @@ class Basket:
     LONG_GROUP = "basket-long-group"
     TRANSACTION = "basket-transaction"
     ITEM = "basket-item"
+    QUANTITY = "basket-quantity"
     BASKET_GROUP = "basket-basket-group"
     BASKET_COLUMNS = "basket-basket-columns"
     SEP = "basket-sep"

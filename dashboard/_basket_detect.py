@@ -14,7 +14,8 @@ The rules, tried in this order (the first that fits wins):
    ``item2``…: the same products appear in several columns);
 4. **long** — an item column (text with repeated values, preferably named like *product*,
    *item*, *sku*…) and a transaction column whose values repeat (preferably named like
-   *invoice*, *order*, *transaction*…).
+   *invoice*, *order*, *transaction*…); a numeric column named like *quantity* or *qty*
+   that holds negative values is proposed as the quantity (its returns are left out).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SEPARATORS = (",", ";", "|")
 """Separators tried when looking for delimited baskets."""
 
 _ITEM_NAME = re.compile(r"item|product|sku|article|goods|description|name|genre|tag", re.I)
+_QUANTITY_NAME = re.compile(r"quantity|qty|units|amount_sold", re.I)
 _TRANSACTION_NAME = re.compile(
     r"invoice|order|transaction|basket|receipt|ticket|bill|txn|trans|session|visit|cart|id$",
     re.I,
@@ -47,6 +49,7 @@ class LayoutGuess:
         item: Long layout: the item column.
         columns: Basket layout: the item column(s); one-hot layout: the 0/1 columns.
         sep: Basket layout with one column: the separator between items.
+        quantity: Long layout: a quantity column with negative values (returns), if any.
         reason: One sentence for the user: what was recognised and why.
     """
 
@@ -55,6 +58,7 @@ class LayoutGuess:
     item: str | None = None
     columns: tuple[str, ...] = ()
     sep: str | None = None
+    quantity: str | None = None
     reason: str = ""
 
 
@@ -136,6 +140,16 @@ def _long_columns(df: pd.DataFrame) -> tuple[str | None, str | None]:
     return transaction, item
 
 
+def _returns_column(df: pd.DataFrame) -> str | None:
+    """Return a quantity column holding negative values (returned lines), or None."""
+    for c in df.columns:
+        series = df[c]
+        if _QUANTITY_NAME.search(str(c)) and pd.api.types.is_numeric_dtype(series.dtype):
+            if not pd.api.types.is_bool_dtype(series.dtype) and bool((series < 0).any()):
+                return str(c)
+    return None
+
+
 def detect_layout(df: pd.DataFrame) -> LayoutGuess:
     """Recognise the layout of ``df`` (the first few hundred rows are enough).
 
@@ -168,11 +182,16 @@ def detect_layout(df: pd.DataFrame) -> LayoutGuess:
         )
     transaction, item = _long_columns(df)
     if transaction and item:
+        quantity = _returns_column(df)
+        returns = (
+            f" Rows with a '{quantity}' of 0 or less (returns) are left out." if quantity else ""
+        )
         return LayoutGuess(
             "long",
             transaction=transaction,
             item=item,
-            reason=f"One row per item bought: '{item}' grouped by '{transaction}'.",
+            quantity=quantity,
+            reason=f"One row per item bought: '{item}' grouped by '{transaction}'.{returns}",
         )
     return LayoutGuess(
         None,

@@ -10,7 +10,8 @@ Conventions (the same in every layout, so the layouts agree):
   case) are dropped; an item bought twice in one transaction counts once;
 * a transaction whose items were all dropped is still a transaction (an empty basket), as a
   one-hot row of zeros is: supports are shares of *all* transactions, as in mlxtend;
-* long layout: rows without a transaction id are ignored (they belong to no basket);
+* long layout: rows without a transaction id are ignored (they belong to no basket), and
+  so are rows whose quantity is 0 or less when a quantity column is given (returns);
 * one-hot layout: missing values are "not bought".
 
 Every problem the user can fix raises `InvalidParameter` with one plain sentence.
@@ -43,12 +44,14 @@ class Transactions:
         items: Item names, sorted; ``items[j]`` names column ``j``.
         layout: The layout read: ``long``, ``basket`` or ``onehot``.
         dropped_names: Raw values dropped as empty or placeholders (counted once per row).
+        returned_rows: Long layout: rows left out for a quantity of 0 or less.
     """
 
     matrix: sp.csr_matrix
     items: tuple[str, ...]
     layout: str
     dropped_names: int = 0
+    returned_rows: int = 0
 
     @property
     def n_transactions(self) -> int:
@@ -129,8 +132,15 @@ def _require(df: pd.DataFrame, columns: list[str]) -> None:
         raise InvalidParameter(f"Column '{missing[0]}' is not in the dataset.")
 
 
-def encode_long(df: pd.DataFrame, transaction: str | None, item: str | None) -> Transactions:
-    """Encode one row per item bought: ``transaction`` groups the rows, ``item`` names them."""
+def encode_long(
+    df: pd.DataFrame, transaction: str | None, item: str | None, quantity: str | None = None
+) -> Transactions:
+    """Encode one row per item bought: ``transaction`` groups the rows, ``item`` names them.
+
+    With ``quantity``, rows whose quantity is 0 or less (returns, cancellations) are left
+    out before grouping, so a transaction of returns only is no transaction; rows without a
+    quantity are kept.
+    """
     if not transaction or not item:
         raise InvalidParameter(
             "The long layout needs a transaction column and an item column: choose both."
@@ -141,11 +151,24 @@ def encode_long(df: pd.DataFrame, transaction: str | None, item: str | None) -> 
     check_not_amounts(df[item], item)
     check_not_flags(df[item], item)
     ids = df[transaction]
-    has_id = ids.notna().to_numpy()
-    tx_codes, tx_uniques = pd.factorize(ids[has_id], sort=False)
-    codes, names, dropped = _clean_codes(df.loc[has_id, item])
+    keep = ids.notna().to_numpy().copy()  # to_numpy may be a read-only view
+    returned = 0
+    if quantity:
+        if quantity in (transaction, item):
+            raise InvalidParameter("The quantity column must differ from the other two.")
+        _require(df, [quantity])
+        amounts = df[quantity]
+        if pd.api.types.is_bool_dtype(amounts.dtype) or not pd.api.types.is_numeric_dtype(
+            amounts.dtype
+        ):
+            raise InvalidParameter(f"The quantity column '{quantity}' must hold numbers.")
+        out = (amounts <= 0).fillna(False).to_numpy(dtype=bool)
+        returned = int((out & keep).sum())
+        keep &= ~out
+    tx_codes, tx_uniques = pd.factorize(ids[keep], sort=False)
+    codes, names, dropped = _clean_codes(df.loc[keep, item])
     matrix = _matrix(tx_codes, codes, len(tx_uniques), len(names))
-    return Transactions(matrix, tuple(names), "long", dropped)
+    return Transactions(matrix, tuple(names), "long", dropped, returned)
 
 
 def encode_basket(df: pd.DataFrame, columns: list[str], sep: str | None) -> Transactions:
@@ -223,6 +246,7 @@ def encode(
     item: str | None = None,
     columns: list[str] | None = None,
     sep: str | None = ",",
+    quantity: str | None = None,
 ) -> Transactions:
     """Encode ``df`` in ``layout`` (see the module docstring for the conventions).
 
@@ -230,8 +254,10 @@ def encode(
         InvalidParameter: Unknown layout, missing or unsuitable columns, data that does not
             match the layout, fewer than two transactions or fewer than two items.
     """
+    if quantity and layout != "long":
+        raise InvalidParameter("A quantity column applies to the long layout only.")
     if layout == "long":
-        tx = encode_long(df, transaction, item)
+        tx = encode_long(df, transaction, item, quantity)
     elif layout == "basket":
         tx = encode_basket(df, list(columns or ([item] if item else [])), sep)
     elif layout == "onehot":

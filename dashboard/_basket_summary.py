@@ -79,6 +79,10 @@ def summarize(result, *, mined_rows: int | None = None, full_data: bool = False)
     lines.append(
         f"{n:,} transactions with {result.n_items:,} distinct items were analysed{source}."
     )
+    if result.returned_rows:
+        lines.append(
+            f"{result.returned_rows:,} rows with a quantity of 0 or less (returns) were left out."
+        )
     if result.empty_transactions:
         lines.append(
             f"{result.empty_transactions:,} of them hold no item; they still count in the supports."

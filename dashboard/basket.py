@@ -70,6 +70,7 @@ class BasketResult:
         layout: The layout read (``long``, ``basket`` or ``onehot``).
         n_transactions: Transactions, empty ones included (supports are shares of them).
         empty_transactions: Transactions without any item after cleaning.
+        returned_rows: Long layout with a quantity: rows left out as returns (quantity ≤ 0).
         n_frequent_items: Items reaching the minimum support (the others were dropped
             before mining).
         parameters: ``min_support``, ``min_count``, ``min_confidence``, ``min_lift``,
@@ -86,6 +87,7 @@ class BasketResult:
     n_transactions: int
     empty_transactions: int
     n_frequent_items: int
+    returned_rows: int = 0
     parameters: dict = field(default_factory=dict)
     note: str | None = None
     estimate: dict = field(default_factory=dict)
@@ -150,10 +152,10 @@ def check_parameters(
         raise InvalidParameter(f"Unknown algorithm '{algorithm}': choose fpgrowth or apriori.")
 
 
-def _resolve_layout(df, layout, transaction, item, columns, sep):
-    """Return ``(layout, transaction, item, columns, sep)``, detecting what is not given."""
+def _resolve_layout(df, layout, transaction, item, columns, sep, quantity):
+    """Return ``(layout, transaction, item, columns, sep, quantity)``, detecting the rest."""
     if layout is not None:
-        return layout, transaction, item, columns, sep
+        return layout, transaction, item, columns, sep, quantity
     guess = detect_layout(df.head(DETECT_ROWS))
     if guess.layout is None:
         raise InvalidParameter(
@@ -167,6 +169,7 @@ def _resolve_layout(df, layout, transaction, item, columns, sep):
         item or guess.item,
         columns or (list(guess.columns) or None),
         guess.sep or sep,
+        quantity or guess.quantity,
     )
 
 
@@ -194,6 +197,7 @@ def find_rules(
     max_len: int | None = None,
     single_consequent: bool = True,
     columns: list[str] | None = None,
+    quantity: str | None = None,
     min_count: int | None = None,
     algorithm: str = "fpgrowth",
     memory_limit_mb: float | None = None,
@@ -216,6 +220,8 @@ def find_rules(
             R package arules does).
         columns: Basket layout: the item column(s); one-hot layout: the 0/1 columns
             (default: every 0/1 column).
+        quantity: Long layout: a quantity column; rows with 0 or less (returns) are left
+            out. Detected with the layout when ``layout`` is None.
         min_count: Minimum support as a number of transactions (replaces ``min_support``).
         algorithm: ``fpgrowth`` (default) or ``apriori``.
         memory_limit_mb: Working memory the run may use (default 600 MB).
@@ -245,10 +251,18 @@ def find_rules(
 
     progress = progress or _noop
     progress("Reading the transactions", 0, 4)
-    layout, transaction, item, columns, sep = _resolve_layout(
-        df, layout, transaction, item, columns, sep
+    layout, transaction, item, columns, sep, quantity = _resolve_layout(
+        df, layout, transaction, item, columns, sep, quantity
     )
-    tx = encode(df, layout, transaction=transaction, item=item, columns=columns, sep=sep)
+    tx = encode(
+        df,
+        layout,
+        transaction=transaction,
+        item=item,
+        columns=columns,
+        sep=sep,
+        quantity=quantity,
+    )
     n = tx.n_transactions
     if min_count is not None:
         if min_count > n:
@@ -268,7 +282,7 @@ def find_rules(
     items = items.sort_values(["count", "item"], ascending=[False, True], kind="stable")
     names = tuple(tx.items[i] for i in plan.keep)
     pruned = tx.matrix[:, plan.keep]
-    empty = tx.empty_transactions
+    empty, returned = tx.empty_transactions, tx.returned_rows
     del tx
     label = mining.ALGORITHMS[algorithm]
     progress(f"Mining frequent itemsets ({label})", 2, 4)
@@ -336,6 +350,7 @@ def find_rules(
         n_transactions=n,
         empty_transactions=empty,
         n_frequent_items=len(names),
+        returned_rows=returned,
         parameters={
             "min_support": float(min_support),
             "min_count": int(plan.min_count),
@@ -389,6 +404,7 @@ def result_tables(
             "itemsets": len(result.itemsets),
             "rules": len(result.rules),
             "empty_transactions": result.empty_transactions,
+            "returned_rows": result.returned_rows,
             "rows": mined_rows,
         },
         "full_data": bool(full_data),

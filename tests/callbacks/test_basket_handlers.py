@@ -22,6 +22,7 @@ LONG = {
     "layout": "long",
     "transaction": "invoice",
     "item": "product",
+    "quantity": "quantity",
     "min_support": 0.01,
     "support_unit": "share",
     "min_confidence": 0.3,
@@ -85,28 +86,26 @@ def test_mb101_sample_run_stores_rules_grid_lookup_and_csv_download(make_app):
 
     settings = handlers.render_settings(services, session_id)
     assert find(settings, IDS.LAYOUT).value == "long"  # detected
-    assert (find(settings, IDS.TRANSACTION).value, find(settings, IDS.ITEM).value) == (
-        "invoice",
-        "product",
-    )
+    picked = (IDS.TRANSACTION, IDS.ITEM, IDS.QUANTITY)
+    assert [find(settings, i).value for i in picked] == ["invoice", "product", "quantity"]
     assert "Detected: One row per item bought" in text_of(find(settings, IDS.DETECTED))
 
     result = run(services, session_id)
     assert result["ok"], result
-    assert result["message"] == "Found 903 rules in 4,892 transactions."
+    assert result["message"] == "Found 953 rules in 4,600 transactions."
     rules = services.store.info_by_name(session, "basket_rules")
     itemsets = services.store.info_by_name(session, "basket_itemsets")
     data = services.store.info_by_name(session, "data")
     assert rules.meta["dataset_version"] == itemsets.meta["dataset_version"] == data.version
-    assert rules.meta["run"] == itemsets.meta["run"] and rules.rows == 903
+    assert rules.meta["run"] == itemsets.meta["run"] and rules.rows == 953
 
     status, content = handlers.render(services, session_id)
     assert status is None  # not stale, not sampled
-    assert "903" in text_of(find(content, IDS.CARDS))
+    assert "953" in text_of(find(content, IDS.CARDS))
     assert "Strongest rule" in text_of(find(content, IDS.SUMMARY))
 
     rows, note = handlers.rule_rows(services, session_id, None)
-    assert note == "903 rules." and len(rows) == 903
+    assert note == "953 rules." and len(rows) == 953
     assert rows[0]["lift"] == max(r["lift"] for r in rows)
     rows, note = handlers.rule_rows(services, session_id, "bread", "consequent")
     assert rows and all("bread" in r["consequents"].split(", ") for r in rows)
@@ -122,7 +121,7 @@ def test_mb101_sample_run_stores_rules_grid_lookup_and_csv_download(make_app):
     assert response.status_code == 200
     assert 'filename="basket-rules-v1.csv"' in response.headers["Content-Disposition"]
     frame = pd.read_csv(io.BytesIO(response.data))
-    assert len(frame) == 903 and frame.columns[:3].tolist() == [
+    assert len(frame) == 953 and frame.columns[:3].tolist() == [
         "antecedents",
         "consequents",
         "support",
@@ -144,7 +143,7 @@ def test_mb102_sampled_long_data_is_mined_from_the_full_data(make_app, tmp_path)
     result = run(services, session_id)
     assert result["ok"] and "of the full data (20,998 rows)" in result["message"]
     meta = services.store.info_by_name(session, "basket_rules").meta
-    assert meta["full_data"] and meta["counts"]["transactions"] == 4_892
+    assert meta["full_data"] and meta["counts"]["transactions"] == 4_600
     assert meta["dataset_version"] == data.version  # staleness follows the analysis data
     status, _content = handlers.render(services, session_id)
     assert "every one of the 20,998 rows of the full data was mined" in text_of(status)
@@ -161,6 +160,7 @@ def test_mb102_sampled_long_data_is_mined_from_the_full_data(make_app, tmp_path)
         ({"max_len": 1}, "at least 2 items"),
         ({"support_unit": "count", "min_support": 2.5}, "whole number of transactions"),
         ({"item": "invoice"}, "must differ"),
+        ({"quantity": "invoice"}, "quantity column must differ"),
         ({"transaction": None}, "Choose the transaction column"),
         ({"layout": "basket"}, "Choose the column (or columns) that hold the items"),
         ({"layout": None}, "Choose how the transactions are laid out"),
@@ -180,7 +180,8 @@ def test_mb103_impossible_choices_are_refused_before_any_job(changes, message):
         ({"min_confidence": 0.6, "algorithm": "apriori"}, None),  # valid: mined
         ({"layout": "onehot", "onehot_columns": []}, "No column holds only 0/1"),
         ({"layout": "basket", "basket_columns": ["product"], "sep": ";"}, "separator ';'"),
-        ({"support_unit": "count", "min_support": 50_000}, "more than the 4,892 transactions"),
+        ({"support_unit": "count", "min_support": 50_000}, "more than the 4,600 transactions"),
+        ({"quantity": "invoice_date"}, "'invoice_date' must hold numbers"),
     ],
 )
 def test_mb104_bad_data_fails_the_job_before_mining_and_keeps_results(
@@ -211,7 +212,7 @@ def test_mb105_one_transaction_and_one_item_are_refused(services, session, tmp_p
         upload = services.uploads.receive(session, "t.csv", content)
         request = {"kind": "ingest", "source": "upload", "upload_id": upload.upload_id}
         assert jobs.execute(services, session, request)["ok"]
-        result = run(services, session)
+        result = run(services, session, quantity=None)
         assert not result["ok"] and message in result["message"]
 
 

@@ -259,6 +259,7 @@ def test_mb010_layout_detection(movies):
     long, delimited, spread, onehot = layouts_of(TEXTBOOK * 10)
     guess = detect_layout(retail_transactions().head(1000))
     assert (guess.layout, guess.transaction, guess.item) == ("long", "invoice", "product")
+    assert guess.quantity == "quantity" and "returns" in guess.reason
     guess = detect_layout(delimited)
     assert (guess.layout, guess.columns, guess.sep) == ("basket", ("items",), ",")
     assert detect_layout(spread.assign(store=["north"] * 50)).columns == tuple(spread.columns)
@@ -374,3 +375,25 @@ def test_mb016_names_with_commas_get_another_separator():
     rules, _, meta = result_tables(result)
     assert meta["item_separator"] == " | "
     assert "salt, coarse" in set(rules["antecedents"]) | set(rules["consequents"])
+
+
+def test_mb017_returned_lines_are_left_out_with_a_quantity_column():
+    retail = retail_transactions()
+    result = find_rules(
+        retail, layout="long", transaction="invoice", item="product", quantity="quantity"
+    )
+    returns = retail["quantity"] <= 0
+    assert result.returned_rows == int(returns.sum()) and result.n_transactions == 4_600
+    bought = retail[~returns]
+    same = find_rules(bought, layout="long", transaction="invoice", item="product")
+    pd.testing.assert_frame_equal(result.rules, same.rules)
+    detected = find_rules(retail)  # layout, columns and quantity detected
+    pd.testing.assert_frame_equal(detected.rules, result.rules)
+    _, _, meta = result_tables(result)
+    assert "296 rows with a quantity of 0 or less (returns) were left out." in meta["summary"]
+    with pytest.raises(InvalidParameter, match="'invoice_date' must hold numbers"):
+        find_rules(
+            retail, layout="long", transaction="invoice", item="product", quantity="invoice_date"
+        )
+    with pytest.raises(InvalidParameter, match="long layout only"):
+        find_rules(retail, layout="onehot", quantity="quantity")
