@@ -26,7 +26,7 @@ def scatter_figure(points: dict) -> go.Figure:
     lift = points["lift"]
     top = max(lift) or 1.0
     # many rules overlap at low support: small markers, growing with lift
-    sizes = [4 + 12 * (v / top) ** 1.5 for v in lift]
+    sizes = [6 + 12 * (v / top) ** 1.5 for v in lift]
     fig = go.Figure(
         go.Scatter(
             x=points["support"],
