@@ -142,7 +142,13 @@ def _parent_pid(pid: int) -> int | None:
 
 
 #: Page modules (imported by name: they import this one) whose ``KINDS`` are job kinds.
-JOB_MODULES = ("callbacks.data", "callbacks.profile", "callbacks.cleaning", "callbacks.rfm")
+JOB_MODULES = (
+    "callbacks.data",
+    "callbacks.profile",
+    "callbacks.cleaning",
+    "callbacks.rfm",
+    "callbacks.basket",
+)
 
 
 def make_background_manager(settings: Settings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, State, html, no_update
 
+from components import basket as basket_page
 from components import data as data_page
 from components import home as home_page
 from components import profile as profile_page
@@ -22,6 +23,7 @@ LAYOUTS = {
     ),
     "/profile": lambda services: profile_page.layout(),
     "/rfm": lambda services: rfm_page.layout(),
+    "/basket": lambda services: basket_page.layout(),
     "/system": lambda services: system_page.layout(),
 }
 

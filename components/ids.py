@@ -139,6 +139,51 @@ class Rfm:
     DOWNLOAD = "rfm-download"  # dict id {"type": DOWNLOAD, "file": <item>, "format": "csv"|"xlsx"}
 
 
+class Basket:
+    """Market Basket page: layout and thresholds, rules grid, charts, look-up, downloads."""
+
+    RUN = "basket-run"
+    SAMPLE = "basket-sample"
+    SETTINGS = "basket-settings"
+    SETTINGS_CARD = "basket-settings-card"
+    DETECTED = "basket-detected"
+    LAYOUT = "basket-layout"
+    LONG_GROUP = "basket-long-group"
+    TRANSACTION = "basket-transaction"
+    ITEM = "basket-item"
+    QUANTITY = "basket-quantity"
+    BASKET_GROUP = "basket-basket-group"
+    BASKET_COLUMNS = "basket-basket-columns"
+    SEP = "basket-sep"
+    ONEHOT_GROUP = "basket-onehot-group"
+    ONEHOT_COLUMNS = "basket-onehot-columns"
+    MIN_SUPPORT = "basket-min-support"
+    SUPPORT_UNIT = "basket-support-unit"
+    MIN_CONFIDENCE = "basket-min-confidence"
+    MIN_LIFT = "basket-min-lift"
+    MAX_LEN = "basket-max-len"
+    ALGORITHM = "basket-algorithm"
+    MULTI_CONSEQUENT = "basket-multi-consequent"
+    STATUS = "basket-status"
+    CONTENT = "basket-content"
+    CARDS = "basket-cards"
+    RULE_COUNT = "basket-rule-count"
+    SUMMARY = "basket-summary"
+    RULES_CARD = "basket-rules-card"
+    FILTER_ITEM = "basket-filter-item"
+    FILTER_SIDE = "basket-filter-side"
+    FILTER_NOTE = "basket-filter-note"
+    RULES_GRID = "basket-rules-grid"
+    SCATTER = "basket-scatter"
+    NETWORK = "basket-network"
+    TOP_ITEMS = "basket-top-items"
+    LOOKUP_CARD = "basket-lookup-card"
+    LOOKUP_ITEM = "basket-lookup-item"
+    LOOKUP_RESULT = "basket-lookup-result"
+    LOOKUP_TEXT = "basket-lookup-text"
+    DOWNLOAD = "basket-download"  # dict id {"type": DOWNLOAD, "file": "rules"|"itemsets"}
+
+
 class System:
     """System page: memory per process, stored items, columns, jobs, cleanup, unlock."""
 
@@ -157,6 +202,6 @@ class System:
 def all_ids() -> list[str]:
     """Return every id string declared above (for the uniqueness test)."""
     found = []
-    for group in (Shell, Home, Data, Profile, Rfm, System):
+    for group in (Shell, Home, Data, Profile, Rfm, Basket, System):
         found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
     return found

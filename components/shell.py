@@ -24,6 +24,7 @@ PAGES: tuple[Page, ...] = (
     Page("/data", "Data", "Upload, optimize, sample and preview"),
     Page("/profile", "Profile", "Quality, statistics, distributions, correlations"),
     Page("/rfm", "Customer Value", "RFM scores, segments, clusters, lifetime value"),
+    Page("/basket", "Market Basket", "Products bought together: itemsets and rules"),
     Page("/system", "System", "Memory, stored items, jobs, cleanup"),
 )
 

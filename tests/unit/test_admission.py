@@ -1,6 +1,7 @@
 import pytest
 
 from dashboard.admission import (
+    BASKET_MATRIX_BYTES_PER_CELL,
     JOB_PROCESS_MB,
     KIND_FACTORS,
     KIND_OVERHEAD_MB,
@@ -65,7 +66,9 @@ def test_adm005_basket_matrix_and_extra():
         dtypes={"order": "int64", "item": "str"},
         extra={"transactions": 20_000, "items": 5_000},
     )
-    assert big > base + 300
+    # the mined matrix: transactions × items cells at the calibrated bytes per cell
+    assert big == pytest.approx(base + 20_000 * 5_000 * BASKET_MATRIX_BYTES_PER_CELL / MB)
+    assert big > base + 200
     assert (
         estimate_job("selftest", rows=0, extra={"columns": 1, "extra_mb": 50})
         == JOB_PROCESS_MB + 50
