@@ -14,10 +14,16 @@ import logging
 import secrets
 
 import psutil
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import JobKind, request_job
-from callbacks.results import download_links, stale_message, stored_result
+from callbacks.results import (
+    download_links,
+    stale_message,
+    stored_result,
+    wire_content,
+    wire_sample_button,
+)
 from callbacks.runner import job_limit_mb
 from components import basket as page
 from components.ids import Basket as IDS
@@ -553,29 +559,14 @@ def register(app, services) -> None:
             return no_update, alert(str(err), color="danger")
         return request_job(locked, request)
 
-    @app.callback(
-        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
-        Output(Shell.MESSAGE, "children", allow_duplicate=True),
-        Input(IDS.SAMPLE, "n_clicks"),
-        State(Shell.NAV_LOCK, "data"),
-        prevent_initial_call=True,
+    wire_sample_button(app, IDS.SAMPLE, page.SAMPLE_NAME)
+    wire_content(
+        app,
+        lambda session_id: render(services, session_id),
+        status=IDS.STATUS,
+        content=IDS.CONTENT,
+        kinds=("basket",),
     )
-    def load_sample(clicks, locked):
-        if not clicks:
-            return no_update, no_update
-        return request_job(locked, {"kind": "ingest", "source": "sample", "name": page.SAMPLE_NAME})
-
-    @app.callback(
-        Output(IDS.STATUS, "children"),
-        Output(IDS.CONTENT, "children"),
-        Input(Shell.DATASET, "data"),
-        Input(Shell.JOB_RESULT, "data"),
-        State(Shell.SESSION, "data"),
-    )
-    def content(_dataset, result, session_id):
-        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") != "basket":
-            return no_update, no_update
-        return render(services, session_id)
 
     @app.callback(
         Output(IDS.RULES_GRID, "rowData"),

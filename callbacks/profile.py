@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import JobKind, request_job
-from callbacks.results import download_links, stale_message, stored_result
+from callbacks.results import (
+    download_links,
+    stale_message,
+    stored_result,
+    wire_content,
+)
 from callbacks.routes import DOWNLOAD_FORMATS
 from components import profile as page
 from components.ids import Profile as IDS
@@ -196,22 +201,14 @@ def register(app, services) -> None:
             return no_update, no_update
         return request_job(locked, {"kind": "profile"})
 
-    @app.callback(
-        Output(IDS.STATUS, "children"),
-        Output(IDS.CONTENT, "children"),
-        Input(Shell.DATASET, "data"),
-        Input(Shell.JOB_RESULT, "data"),
-        State(Shell.SESSION, "data"),
-        State(IDS.CLEAN_STEPS, "data"),
+    wire_content(
+        app,
+        lambda session_id, steps: render(services, session_id, steps),
+        status=IDS.STATUS,
+        content=IDS.CONTENT,
+        kinds=("profile", "clean", "undo"),  # not a preview: the page stays as it is
+        states=(State(IDS.CLEAN_STEPS, "data"),),
     )
-    def content(_dataset, result, session_id, steps):
-        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") not in (
-            "profile",
-            "clean",
-            "undo",
-        ):
-            return no_update, no_update  # e.g. a preview: keep the page as it is
-        return render(services, session_id, steps)
 
     @app.callback(
         Output(IDS.DIST_GRAPH, "figure"),

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dash import Input, Output, State, ctx, no_update
+
+from callbacks.jobs import request_job
 from callbacks.routes import download_token
+from components.ids import Shell
 from dashboard.exports import EXCEL_MAX_ROWS
 from dashboard.store import ItemInfo
 
@@ -66,3 +70,48 @@ def download_links(services, session: str, files: dict[str, tuple[str, str]]) ->
                 continue
         links[label] = f"/api/download/{download_token(services, session, name, fmt)}"
     return links
+
+
+# --- wiring shared by the analysis pages ----------------------------------------------------
+
+
+def wire_content(app, render, *, status: str, content: str, kinds: tuple[str, ...], states=()):
+    """Re-render a page's status and content when the dataset changes or one of its jobs ends.
+
+    Args:
+        app: The Dash app.
+        render: ``(session_id, *state values) -> (status, content)``.
+        status: Id of the page's status area.
+        content: Id of the page's content area.
+        kinds: Job kinds whose results this page shows (other jobs leave it as it is).
+        states: Further ``State`` objects passed to ``render``.
+    """
+
+    @app.callback(
+        Output(status, "children"),
+        Output(content, "children"),
+        Input(Shell.DATASET, "data"),
+        Input(Shell.JOB_RESULT, "data"),
+        State(Shell.SESSION, "data"),
+        *states,
+    )
+    def refresh(_dataset, result, session_id, *values):
+        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") not in kinds:
+            return no_update, no_update
+        return render(session_id, *values)
+
+
+def wire_sample_button(app, button: str, sample: str) -> None:
+    """Make ``button`` load the sample dataset ``sample`` (an ingest job)."""
+
+    @app.callback(
+        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
+        Output(Shell.MESSAGE, "children", allow_duplicate=True),
+        Input(button, "n_clicks"),
+        State(Shell.NAV_LOCK, "data"),
+        prevent_initial_call=True,
+    )
+    def load_sample(clicks, locked):
+        if not clicks:
+            return no_update, no_update
+        return request_job(locked, {"kind": "ingest", "source": "sample", "name": sample})

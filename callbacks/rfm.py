@@ -12,11 +12,17 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State, no_update
 
 from callbacks.actions import button_action
 from callbacks.jobs import JobKind, request_job
-from callbacks.results import download_links, stale_message, stored_result
+from callbacks.results import (
+    download_links,
+    stale_message,
+    stored_result,
+    wire_content,
+    wire_sample_button,
+)
 from components import rfm as page
 from components.ids import Rfm as IDS
 from components.ids import Shell
@@ -419,29 +425,14 @@ def register(app, services) -> None:
         fields = dict(zip([f for _, f in _CONTROLS + _OPTIONS], values, strict=True))
         return request_rfm(services, session, fields, locked)
 
-    @app.callback(
-        Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),
-        Output(Shell.MESSAGE, "children", allow_duplicate=True),
-        Input(IDS.LOAD_SAMPLE, "n_clicks"),
-        State(Shell.NAV_LOCK, "data"),
-        prevent_initial_call=True,
+    wire_sample_button(app, IDS.LOAD_SAMPLE, SAMPLE)
+    wire_content(
+        app,
+        lambda session_id: render(services, session_id),
+        status=IDS.STATUS,
+        content=IDS.CONTENT,
+        kinds=("rfm",),
     )
-    def load_sample(clicks, locked):
-        if not clicks:
-            return no_update, no_update
-        return request_job(locked, {"kind": "ingest", "source": "sample", "name": SAMPLE})
-
-    @app.callback(
-        Output(IDS.STATUS, "children"),
-        Output(IDS.CONTENT, "children"),
-        Input(Shell.DATASET, "data"),
-        Input(Shell.JOB_RESULT, "data"),
-        State(Shell.SESSION, "data"),
-    )
-    def content(_dataset, result, session_id):
-        if ctx.triggered_id == Shell.JOB_RESULT and (result or {}).get("kind") != "rfm":
-            return no_update, no_update
-        return render(services, session_id)
 
     @app.callback(
         Output(IDS.SEGMENT_GRAPH, "figure"),
