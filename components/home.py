@@ -11,7 +11,15 @@ from components.widgets import card
 WORKFLOW = (
     ("1. Load", "Upload a CSV, TSV, Excel or Parquet file, or try a sample on the Data page."),
     ("2. Check", "See how much memory the optimized data takes and preview the rows."),
-    ("3. Analyse", "Heavy work runs as background jobs, one at a time, with progress."),
+    (
+        "3. Profile & clean",
+        "Quality score, issues with their fixes, statistics and charts; clean with undo.",
+    ),
+    (
+        "4. Analyse",
+        "Customer segments (RFM) and products bought together (market basket). Heavy work "
+        "runs as background jobs, one at a time, with progress and Cancel.",
+    ),
 )
 
 
@@ -43,7 +51,7 @@ def layout(samples=()) -> html.Div:
                 "How it works",
                 dbc.Row(
                     [
-                        dbc.Col([html.H5(t), html.P(d, className="text-muted mb-0")], md=4)
+                        dbc.Col([html.H5(t), html.P(d, className="text-muted mb-0")], md=3)
                         for t, d in WORKFLOW
                     ]
                 ),
