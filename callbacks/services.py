@@ -136,7 +136,7 @@ def _parent_pid(pid: int) -> int | None:
 
 
 #: Page modules (imported by name: they import this one) whose ``KINDS`` are job kinds.
-JOB_MODULES = ("callbacks.data", "callbacks.profile", "callbacks.cleaning")
+JOB_MODULES = ("callbacks.data", "callbacks.profile", "callbacks.cleaning", "callbacks.ml")
 
 
 def make_background_manager(settings: Settings):
