@@ -193,21 +193,21 @@ def test_ml005_time_budget_stops_a_slow_model_and_the_run_goes_on():
         frame,
         target="y",
         models=["Gradient Boosting", "Logistic Regression"],
-        time_budget_s=3,
+        time_budget_s=8,  # Logistic Regression needs ~2 s here, Gradient Boosting ~1 min
         on_model=lambda partial: seen.append(list(partial.table["status"])),
     )
     elapsed = time.monotonic() - started
     table = result.table.set_index("model")
     assert table.loc["Gradient Boosting", "status"] == "over time budget"
-    assert table.loc["Gradient Boosting", "reason"] == "Stopped after its 3 s time budget."
+    assert table.loc["Gradient Boosting", "reason"] == "Stopped after its 8 s time budget."
     assert np.isnan(table.loc["Gradient Boosting", "cv_mean"])
     assert table.loc["Logistic Regression", "status"] == "ok"
     assert result.best == "Logistic Regression" and result.details is not None
     assert seen == [[], ["over time budget"], ["over time budget", "ok"]]
     # the stopped model did not run on: far less than its own ~minute of work
-    assert elapsed < 45
+    assert elapsed < 50
     assert _children() <= before  # no training process left behind
-    assert any("Gradient Boosting: stopped at the 3 s time budget." in s for s in result.summary)
+    assert any("Gradient Boosting: stopped at the 8 s time budget." in s for s in result.summary)
 
 
 def test_ml006_models_too_slow_for_the_size_are_skipped_with_the_reason():
