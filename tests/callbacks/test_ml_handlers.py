@@ -12,16 +12,13 @@ import pytest
 from callbacks import jobs
 from callbacks.jobproc import launch
 from callbacks.ml import (
-    MODEL,
-    PREDICTIONS,
-    RESULTS,
     build_request,
-    estimate_ml,
     form_state,
     render_results,
     render_setup,
     results_signature,
 )
+from callbacks.ml_job import MODEL, PREDICTIONS, RESULTS, estimate_ml
 from callbacks.routes import download_token
 from dashboard.admission import check_admission
 from dashboard.errors import JobRejected
