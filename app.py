@@ -7,7 +7,7 @@ import logging
 
 from dash import Dash
 
-from callbacks import basket, cleaning, jobs, profile, rfm, routes, shell, system
+from callbacks import basket, cleaning, jobs, ml, profile, rfm, routes, shell, system
 from callbacks import data as data_callbacks
 from callbacks import home as home_callbacks
 from callbacks.services import build_services
@@ -25,6 +25,7 @@ CALLBACK_MODULES = (
     data_callbacks,
     profile,
     cleaning,
+    ml,
     rfm,
     basket,
     system,

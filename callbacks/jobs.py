@@ -104,10 +104,14 @@ def outcome(record: JobRecord) -> dict:
 
 
 def status_line(record: JobRecord) -> str:
-    """Return the banner line of a running job: what, which step, how long."""
-    step = (record.progress or {}).get("step") or "starting"
+    """Return the banner line of a running job: what, which step, how long.
+
+    The job's progress may carry its own ``summary`` (see ``runner._Progress``).
+    """
+    progress = record.progress or {}
+    step = progress.get("step") or "starting"
     seconds = int(record.duration_s or 0)
-    return f"{record.summary} — {step} — {seconds} s"
+    return f"{progress.get('summary') or record.summary} — {step} — {seconds} s"
 
 
 def reconcile(services, session_id: str | None, seen: str | None, request: dict | None):

@@ -22,7 +22,12 @@ def too_large_message(max_mb: int) -> str:
     return f"The file is larger than the {max_mb:,} MB upload limit."
 
 
-DOWNLOAD_FORMATS = {"csv": "text/csv", "xlsx": None, "parquet": "application/octet-stream"}
+DOWNLOAD_FORMATS = {
+    "csv": "text/csv",
+    "xlsx": None,
+    "parquet": "application/octet-stream",
+    "joblib": "application/octet-stream",  # an item's attached file (a fitted model)
+}
 DOWNLOAD_TTL_S = 3600
 
 
@@ -108,6 +113,15 @@ def register(app, services) -> None:
             if fmt == "parquet":
                 return send_file(
                     exports.parquet_file(store, session, info.key),
+                    as_attachment=True,
+                    download_name=filename,
+                )
+            if fmt == "joblib":
+                if info.attachment != ".joblib":
+                    return jsonify(error="There is no model to download; train one first."), 404
+                return send_file(
+                    store.attachment_path(session, info.key),
+                    mimetype=DOWNLOAD_FORMATS[fmt],
                     as_attachment=True,
                     download_name=filename,
                 )

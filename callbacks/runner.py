@@ -83,7 +83,11 @@ class _Heartbeat(threading.Thread):
 
 
 class _Progress:
-    """Turns ``progress(step, done, total)`` into registry snapshots and Dash progress."""
+    """Turns ``progress(step, done, total)`` into registry snapshots and Dash progress.
+
+    A job may pass ``summary=`` to replace its banner's first part while it runs (the ML
+    job shows "Training Gradient Boosting — 5 of 10" rather than a fixed summary).
+    """
 
     def __init__(self, registry, job_id, summary, set_progress, min_interval_s):
         self._registry, self._job_id, self._summary = registry, job_id, summary
@@ -91,14 +95,17 @@ class _Progress:
         self._last = 0.0
         self._queued_at = 0
 
-    def __call__(self, step: str, done: float, total: float) -> None:
+    def __call__(self, step: str, done: float, total: float, *, summary: str | None = None):
         now = time.monotonic()
         finished = bool(total) and done >= total
         if not finished and now - self._last < self._min_interval:
             return
         self._last = now
         pct = max(0, min(100, int(100 * done / total))) if total else 0
-        self._publish({"done": done, "total": total, "step": step, "percent": pct})
+        snapshot = {"done": done, "total": total, "step": step, "percent": pct}
+        if summary:
+            snapshot["summary"] = summary
+        self._publish(snapshot)
 
     def queued(self, position: int) -> None:
         # called on every slot attempt (10 a second): publish a change, else once a second
@@ -112,9 +119,8 @@ class _Progress:
         self._registry.heartbeat(self._job_id, progress=snapshot)
         if self._set_progress is not None:
             pct = snapshot["percent"]
-            self._set_progress(
-                (pct, f"{pct} %" if pct else "", f"{self._summary} — {snapshot['step']}")
-            )
+            summary = snapshot.get("summary") or self._summary
+            self._set_progress((pct, f"{pct} %" if pct else "", f"{summary} — {snapshot['step']}"))
 
 
 def job_limit_mb(services, web_used_mb: float) -> float:

@@ -146,6 +146,7 @@ JOB_MODULES = (
     "callbacks.data",
     "callbacks.profile",
     "callbacks.cleaning",
+    "callbacks.ml",
     "callbacks.rfm",
     "callbacks.basket",
 )

@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, html, no_update
 from components import basket as basket_page
 from components import data as data_page
 from components import home as home_page
+from components import ml as ml_page
 from components import profile as profile_page
 from components import rfm as rfm_page
 from components import system as system_page
@@ -22,6 +23,7 @@ LAYOUTS = {
         max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES
     ),
     "/profile": lambda services: profile_page.layout(),
+    "/ml": lambda services: ml_page.layout(),
     "/rfm": lambda services: rfm_page.layout(),
     "/basket": lambda services: basket_page.layout(),
     "/system": lambda services: system_page.layout(),

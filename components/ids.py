@@ -99,6 +99,42 @@ class Profile:
     DOWNLOAD = "profile-download"  # dict id {"type": DOWNLOAD, "format": "csv"|"xlsx"|"parquet"}
 
 
+class ML:
+    """Machine Learning page: settings, training job, results table, charts, best model."""
+
+    SETUP = "ml-setup"
+    SETUP_CARD = "ml-setup-card"
+    TARGET = "ml-target"
+    TASK = "ml-task"
+    TASK_NOTE = "ml-task-note"
+    FEATURES = "ml-features"
+    EXCLUDED = "ml-excluded"
+    MODELS = "ml-models"
+    MODELS_NOTE = "ml-models-note"
+    TEST_SHARE = "ml-test-share"
+    FOLDS = "ml-folds"
+    METRIC = "ml-metric"
+    BUDGET = "ml-budget"
+    TRAIN = "ml-train"
+    STATUS = "ml-status"
+    RESULTS = "ml-results"
+    SEEN = "ml-seen"  # dcc.Store: which stored results the page shows (re-render on change)
+    RESULTS_CARD = "ml-results-card"
+    SUMMARY = "ml-summary"
+    TABLE = "ml-table"
+    DOWNLOADS = "ml-downloads"
+    METRIC_GRAPH = "ml-metric-graph"
+    CV_GRAPH = "ml-cv-graph"
+    TIME_GRAPH = "ml-time-graph"
+    BEST = "ml-best"
+    CONFUSION_GRAPH = "ml-confusion-graph"
+    ROC_GRAPH = "ml-roc-graph"
+    REPORT_GRID = "ml-report-grid"
+    SCATTER_GRAPH = "ml-scatter-graph"
+    RESIDUALS_GRAPH = "ml-residuals-graph"
+    IMPORTANCE_GRAPH = "ml-importance-graph"
+
+
 class Rfm:
     """Customer Value page: column mapping, RFM job, segments, clusters, CLV, downloads."""
 
@@ -202,6 +238,6 @@ class System:
 def all_ids() -> list[str]:
     """Return every id string declared above (for the uniqueness test)."""
     found = []
-    for group in (Shell, Home, Data, Profile, Rfm, Basket, System):
+    for group in (Shell, Home, Data, Profile, ML, Rfm, Basket, System):
         found += [v for k, v in vars(group).items() if k.isupper() and isinstance(v, str)]
     return found

@@ -23,6 +23,7 @@ PAGES: tuple[Page, ...] = (
     Page("/", "Home", "What is loaded and where to start"),
     Page("/data", "Data", "Upload, optimize, sample and preview"),
     Page("/profile", "Profile", "Quality, statistics, distributions, correlations"),
+    Page("/ml", "Machine Learning", "Compare classification and regression models"),
     Page("/rfm", "Customer Value", "RFM scores, segments, clusters, lifetime value"),
     Page("/basket", "Market Basket", "Products bought together: itemsets and rules"),
     Page("/system", "System", "Memory, stored items, jobs, cleanup"),

@@ -25,8 +25,14 @@ MB = 1024 * 1024
 #: - ``ingest`` 3.0: parser buffers, the raw frame, its optimized copy, Parquet write buffers.
 #: - ``profile`` 3.5: per-column statistics, value counts, row hashes for duplicates and a
 #:   numeric copy for correlations (bench/profile.py: 1M×20, 139 MB frame, job peak 677 MB).
-#: - ``ml`` 6.0: a float64 design matrix after one-hot encoding, train/test copies, the
-#:   predictions, and the fitted model's own structures (trees grow with the rows).
+#: - ``ml`` 15.0: the models' working memory grows with the data: a float64 design matrix
+#:   after one-hot encoding (many times the optimized frame, whose categories are 1-byte
+#:   codes), its copies inside the linear solvers, the forests' trees. Measured by
+#:   bench/ml.py (ten default models, job + training process, the watchdog's figure):
+#:   446 MB at 50,000 rows × 20 columns (a 4.7 MB frame), 398 MB at 20,000 rows (1.9 MB);
+#:   overhead 210 MB and factor 15 give 462 and 401 MB. The peak is set by the heaviest
+#:   model, not by how many run (each trains alone, freed or killed after), hence the
+#:   small ``MODEL_INCREMENT``.
 #: - ``rfm`` 6.0 over a fixed 170 MB: the mapped columns read from the full data, their
 #:   arrays (codes, days, amounts), per-customer aggregates, K-Means inputs; the fixed part
 #:   is scikit-learn (about 55 MB) and what Arrow's reader keeps after decoding the
@@ -46,7 +52,7 @@ MB = 1024 * 1024
 KIND_FACTORS: dict[str, float] = {
     "ingest": 3.0,
     "profile": 3.5,
-    "ml": 6.0,
+    "ml": 15.0,
     "rfm": 6.0,
     "basket": 4.0,
     "selftest": 1.0,
@@ -61,11 +67,12 @@ JOB_PROCESS_MB = 150.0
 
 #: Fixed MB a job of each kind adds on top of ``JOB_PROCESS_MB``, whatever the data size:
 #: libraries imported in the job (scikit-learn about 90 MB, pyarrow's writer, mlxtend) and
-#: working buffers.
+#: working buffers. ``ml`` trains in a second, fresh interpreter (pandas without pyarrow
+#: and scikit-learn: about 160 MB before any data, bench/ml.py) besides the job process.
 KIND_OVERHEAD_MB: dict[str, float] = {
     "ingest": 60.0,
     "profile": 40.0,
-    "ml": 90.0,
+    "ml": 210.0,
     "rfm": 170.0,
     "basket": 50.0,
     "selftest": 0.0,
@@ -74,9 +81,10 @@ KIND_OVERHEAD_MB: dict[str, float] = {
     "undo": 40.0,
 }
 
-#: Each model beyond the first adds this share of the data term (models train one at a
-#: time, but their predictions and allocator fragmentation accumulate).
-MODEL_INCREMENT = 0.25
+#: Each model beyond the first adds this share of the data term. Models train one at a
+#: time in a training process that frees (or is killed with) each model, so little
+#: accumulates: a few stored results and allocator leftovers (bench/ml.py).
+MODEL_INCREMENT = 0.05
 
 #: Bytes per cell of ``extra`` transactions × items for a basket job. The page passes an
 #: upper bound of the mined matrix (frequent items only: at most purchases / support

@@ -6,6 +6,7 @@ processes read frames back from disk on demand and never keep them between reque
 Layout under ``root``::
 
     items/<key>.parquet   one file per stored item
+    items/<key>.<suffix>  the item's attachment, if any (e.g. a fitted model, ``.joblib``)
     tmp/                  files being written (same filesystem, so ``os.replace`` is atomic)
     index/                diskcache index shared by every process
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 PROTECTED_NAMES = frozenset({"data", "data_full", "profile"})
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SUFFIX_RE = re.compile(r"\.[a-z0-9]{1,10}")
 _GONE = "This data is not available any more (it was cleaned up or expired). Load it again."
 _FOREIGN = "This data belongs to another session. Reload the page to start your own."
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError)
@@ -68,6 +70,9 @@ class ItemInfo:
             every unprotected item is gone.
         version: Per (session, name): 1 on the first put, +1 on every replacement.
         meta: Small JSON-able dict supplied by the caller.
+        attachment: Suffix of the file attached to the item (``".joblib"``), or None.
+            The attachment belongs to the item: replaced, removed, expired and evicted
+            with it, counted in ``bytes_disk``, read only by its session.
     """
 
     key: str
@@ -82,6 +87,7 @@ class ItemInfo:
     protected: bool
     version: int
     meta: dict
+    attachment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ class DatasetStore:
         meta: dict | None = None,
         protected: bool | None = None,
         row_group_rows: int = 8_192,
+        attachment: Path | None = None,
     ) -> ItemInfo:
         """Store ``df`` under ``name`` in ``session``, replacing any previous item.
 
@@ -165,12 +172,16 @@ class DatasetStore:
             protected: Defaults to ``name in PROTECTED_NAMES``; those names are always
                 protected.
             row_group_rows: Rows per Parquet row group (the unit :meth:`read_rows` reads).
+            attachment: A complete file to keep with the item (moved in, best from
+                :meth:`scratch_path`); its suffix (``.joblib``) is kept, see
+                :meth:`attachment_path`.
 
         Returns:
             The new item's info (new key, version bumped on replacement).
 
         Raises:
             DataLoadError: A column cannot be stored (e.g. it mixes numbers and text).
+            ValueError: The attachment's suffix is not 1-10 lower-case letters or digits.
         """
         if row_group_rows < 1:
             raise ValueError("row_group_rows must be positive.")
@@ -180,7 +191,15 @@ class DatasetStore:
             _write_parquet(df, tmp, row_group_rows)
             bytes_memory = int(df.memory_usage(deep=True, index=False).sum())
             return self._commit(
-                session, name, tmp, df.shape[0], df.shape[1], bytes_memory, meta, protected
+                session,
+                name,
+                tmp,
+                df.shape[0],
+                df.shape[1],
+                bytes_memory,
+                meta,
+                protected,
+                attachment=attachment,
             )
         finally:
             tmp.unlink(missing_ok=True)
@@ -220,14 +239,29 @@ class DatasetStore:
             session, name, path, metadata.num_rows, columns, bytes_memory, meta, protected
         )
 
-    def _commit(self, session, name, src, rows, columns, bytes_memory, meta, protected) -> ItemInfo:
+    def _commit(
+        self, session, name, src, rows, columns, bytes_memory, meta, protected, attachment=None
+    ) -> ItemInfo:
         if not isinstance(session, str) or not session:
             raise ValueError("A session id is required.")
         if not isinstance(name, str) or not name:
             raise ValueError("An item name is required.")
+        suffix = None
+        if attachment is not None:
+            suffix = Path(attachment).suffix
+            if not _SUFFIX_RE.fullmatch(suffix):
+                raise ValueError(f"Invalid attachment suffix {suffix!r}.")
         key = secrets.token_urlsafe(16)
         final = self._item_path(key)
         self._move_in(src, final)
+        size = final.stat().st_size
+        if suffix is not None:
+            try:
+                self._move_in(Path(attachment), self._item_path(key, suffix))
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+            size += self._item_path(key, suffix).stat().st_size
         now = self._clock()
         record = {
             "key": key,
@@ -235,17 +269,19 @@ class DatasetStore:
             "name": name,
             "rows": int(rows),
             "columns": int(columns),
-            "bytes_disk": final.stat().st_size,
+            "bytes_disk": size,
             "bytes_memory": int(bytes_memory),
             "created": now,
             "protected": bool(protected) or name in PROTECTED_NAMES,
             "version": 1,
             "meta": meta,
+            "attachment": suffix,
         }
         try:
             with self._index.transact(retry=True):
                 sess = self._index.get(f"sess:{session}") or {"names": {}, "versions": {}}
                 old_key = sess["names"].get(name)
+                old = self._index.get(f"item:{old_key}") if old_key else None
                 record["version"] = sess["versions"].get(name, 0) + 1
                 sess["names"][name] = key
                 sess["versions"][name] = record["version"]
@@ -257,10 +293,10 @@ class DatasetStore:
                     self._index.delete(f"item:{old_key}")
                     self._index.delete(f"used:{old_key}")
         except BaseException:
-            final.unlink(missing_ok=True)
+            self._unlink([record])
             raise
         if old_key:
-            self._item_path(old_key).unlink(missing_ok=True)
+            self._unlink([old or {"key": old_key, "bytes_disk": 0}])
         log.info("Stored %s v%d (%d rows) as %s", name, record["version"], rows, key)
         return self._to_info(record, used=now)
 
@@ -347,6 +383,20 @@ class DatasetStore:
         self._record(session, key)
         self._touch(session, key)
         return self._item_path(key)
+
+    def attachment_path(self, session: str, key: str) -> Path:
+        """Return the file attached to the item (open it promptly, as :meth:`parquet_path`).
+
+        Raises:
+            ItemNotFound: Unknown key, or the item has no attachment.
+            AccessDenied: The key belongs to another session.
+        """
+        record = self._record(session, key)
+        path = self._item_path(key, record.get("attachment") or ".parquet")
+        if not record.get("attachment") or not path.is_file():
+            raise ItemNotFound("There is no file attached to this result.")
+        self._touch(session, key)
+        return path
 
     def read_frame(self, session: str, key: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Read the whole item (or some columns, in the given order).
@@ -519,8 +569,8 @@ class DatasetStore:
         return removed + len(lost)
 
     # ----------------------------------------------------------------- helpers
-    def _item_path(self, key: str) -> Path:
-        return self._items_dir / f"{key}.parquet"
+    def _item_path(self, key: str, suffix: str = ".parquet") -> Path:
+        return self._items_dir / f"{key}{suffix}"
 
     def _record(self, session: str, key: str) -> dict:
         if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
@@ -596,6 +646,8 @@ class DatasetStore:
     def _unlink(self, records: list[dict]) -> int:
         for r in records:
             self._item_path(r["key"]).unlink(missing_ok=True)
+            if r.get("attachment"):
+                self._item_path(r["key"], r["attachment"]).unlink(missing_ok=True)
         return sum(r["bytes_disk"] for r in records)
 
     def _to_info(self, record: dict, used: float | None = None) -> ItemInfo:

@@ -26,7 +26,7 @@ def test_adm001_small_job_fits():
         budget_mb=1024,
         used_mb=200,
     )
-    assert estimate.fits and estimate.needed_mb < JOB_PROCESS_MB + 100
+    assert estimate.fits and estimate.needed_mb < JOB_PROCESS_MB + KIND_OVERHEAD_MB["ml"] + 1
     assert estimate.available_mb == pytest.approx(1024 * 0.9 - 200)
     assert estimate.data_mb == pytest.approx(1_000 * (8 + 1 + 32) / MB)
     assert "needs about" in estimate.advice
