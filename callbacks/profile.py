@@ -14,7 +14,6 @@ from callbacks.results import (
     stored_result,
     wire_content,
 )
-from callbacks.routes import DOWNLOAD_FORMATS
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
@@ -30,6 +29,9 @@ from dashboard.profile import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Formats the data downloads in (``/api/download`` also serves a model as joblib).
+TABLE_FORMATS = ("csv", "xlsx", "parquet")
 
 #: Columns whose distribution the profile job stores (a few KB each, in the profile's meta).
 MAX_DISTRIBUTIONS = 200
@@ -142,7 +144,7 @@ def data_downloads(services, session: str) -> list[tuple[str, str, dict[str, str
     for name, info, title in tables:
         if info is None:
             continue
-        links = download_links(services, session, {f: (name, f) for f in DOWNLOAD_FORMATS})
+        links = download_links(services, session, {f: (name, f) for f in TABLE_FORMATS})
         if info.rows > EXCEL_MAX_ROWS:
             links["xlsx"] = None
         groups.append((name, f"{title} ({info.rows:,} rows)", links))
