@@ -17,8 +17,9 @@ WORKFLOW = (
     ),
     (
         "4. Analyse",
-        "Customer segments (RFM) and products bought together (market basket). Heavy work "
-        "runs as background jobs, one at a time, with progress and Cancel.",
+        "Compare machine-learning models, segment customers (RFM), find products bought "
+        "together. Heavy work runs as background jobs, one at a time, with progress and "
+        "Cancel.",
     ),
 )
 
