@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from selenium.webdriver.common.by import By
-
 from components.ids import Data
 
 
@@ -27,11 +25,25 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.2, message:
 
 
 def grid_cells(dash_duo, grid_selector: str, col_id: str) -> list[str]:
-    """Return the rendered cell texts of one column of an AG Grid."""
-    cells = dash_duo.driver.find_elements(
-        By.CSS_SELECTOR, f"{grid_selector} .ag-center-cols-container [col-id='{col_id}']"
+    """Return the rendered cell texts of one column of an AG Grid, in row order.
+
+    Read in one script call, so a re-render of the grid between finding a cell and reading
+    its text cannot leave a stale element behind.
+    """
+    return dash_duo.driver.execute_script(
+        """
+        const rows = [...document.querySelectorAll(arguments[0])];
+        const index = (r) => Number(r.getAttribute('row-index'));
+        rows.sort((a, b) => index(a) - index(b));
+        return rows.map(r => {
+            const cell = r.querySelector(`[col-id='${arguments[1]}']`);
+            return cell ? cell.innerText.trim() : null;
+        }).filter(t => t !== null);
+        """,
+        f"{grid_selector} .ag-center-cols-container .ag-row, "
+        f"{grid_selector} .ag-pinned-left-cols-container .ag-row",
+        col_id,
     )
-    return [c.text for c in cells]
 
 
 def console_errors(dash_duo) -> list[dict]:

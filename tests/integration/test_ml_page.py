@@ -41,11 +41,7 @@ def choose_models(dash_duo, wanted: list[str]) -> None:
 
 def model_cells(dash_duo) -> list[str]:
     """The results table's model names in row order (the column is pinned to the left)."""
-    cells = dash_duo.driver.find_elements(
-        By.CSS_SELECTOR, f"#{ML.TABLE} .ag-pinned-left-cols-container .ag-row"
-    )
-    rows = sorted(cells, key=lambda r: int(r.get_attribute("row-index")))
-    return [r.find_element(By.CSS_SELECTOR, "[col-id='model']").text for r in rows]
+    return grid_cells(dash_duo, f"#{ML.TABLE}", "model")
 
 
 def open_ml_page(dash_duo) -> None:
