@@ -19,14 +19,6 @@ def click(dash_duo, ident):
     dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ident}"))
 
 
-def pinned_cells(dash_duo, grid: str, col_id: str) -> list[str]:
-    """Cell texts of a column pinned to the left of an AG Grid."""
-    cells = dash_duo.driver.find_elements(
-        By.CSS_SELECTOR, f"#{grid} .ag-pinned-left-cols-container [col-id='{col_id}']"
-    )
-    return [c.text for c in cells]
-
-
 def download_href(dash_duo, item: str, fmt: str = "csv") -> str:
     # Dash writes a dict id as JSON with its keys sorted
     ident = json.dumps({"file": item, "format": fmt, "type": Rfm.DOWNLOAD}, separators=(",", ":"))
@@ -60,7 +52,7 @@ def test_rfm201_cdnow_mapped_scored_charted_and_downloaded(dash_duo, make_app, s
         lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{Rfm.SEGMENT_GRAPH} .bars path")
     )
     assert len(bars) == 9
-    names = wait_until(lambda: pinned_cells(dash_duo, Rfm.SEGMENT_GRID, "segment"))
+    names = wait_until(lambda: grid_cells(dash_duo, f"#{Rfm.SEGMENT_GRID}", "segment"))
     assert len(names) == 11 and names[0] == "Champions" and "Cannot Lose Them" in names
     assert "Champions are 31 % of customers" in dash_duo.find_element(f"#{Rfm.SUMMARY}").text
     assert "k = 3" in dash_duo.driver.page_source
@@ -77,7 +69,7 @@ def test_rfm201_cdnow_mapped_scored_charted_and_downloaded(dash_duo, make_app, s
     dash_duo.select_dcc_dropdown(f"#{Rfm.AMOUNT}", value="order_date")
     click(dash_duo, Rfm.RUN)
     dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "holds dates, not amounts", timeout=15)
-    assert pinned_cells(dash_duo, Rfm.SEGMENT_GRID, "segment")[0] == "Champions"
+    assert grid_cells(dash_duo, f"#{Rfm.SEGMENT_GRID}", "segment")[0] == "Champions"
     shares = grid_cells(dash_duo, f"#{Rfm.SEGMENT_GRID}", "share_pct")
     assert shares[0] == "30.8 %"
     assert "d-none" in dash_duo.find_element(f"#{Shell.JOB_BANNER}").get_attribute("class")
