@@ -523,7 +523,10 @@ def rules_card() -> html.Div:
                 "the first that matches names the segment; together they cover every "
                 "combination, so each customer gets exactly one. Scores are fifths of the "
                 "customers' ranks (5 = most recent, most orders, most money); with quartile "
-                "scores the segments still use fifths.",
+                "scores the segments still use fifths. Customers with the same number of "
+                "orders are ranked by money spent, then recency, so the scores stay balanced "
+                "however many tie: where most customers buy once, an F of 3 can be one large "
+                "order.",
                 className="small text-muted",
             ),
             data_grid(IDS.RULES_GRID, rules_table(), _columns(columns)),

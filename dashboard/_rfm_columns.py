@@ -192,8 +192,9 @@ def check_columns(settings: RfmSettings, column_table: list[dict], *, sampled: b
             the full data by the job, not here.
 
     Raises:
-        InvalidParameter: Unknown column, the same column for two roles, a date column as
-            the amount, a number column as the date, or a single customer.
+        InvalidParameter: Unknown column, the same column for two roles, a date, text or
+            true/false column as the amount, a number column as the date, or a single
+            customer.
     """
     by_name = {str(c["column"]): c for c in column_table}
     roles = {
@@ -227,6 +228,15 @@ def check_columns(settings: RfmSettings, column_table: list[dict], *, sampled: b
         raise InvalidParameter(
             f"Column '{repeated[0]}' is chosen for two roles: give each role its own column."
         )
+    for role in ("amount", "quantity", "unit price"):
+        name = chosen.get(role)
+        if name is not None and _kind(by_name[name]["dtype"]) == "text":
+            # ingest turns text that reads as numbers into numbers, so what is still text
+            # here is not a number (or uses separators the profile's conversion handles)
+            raise InvalidParameter(
+                f"Column '{name}' holds text, not numbers: choose a column of numbers as the "
+                f"{role}, or convert it on the Profile page ('Convert text to numbers')."
+            )
     date_kind = _kind(by_name[settings.date]["dtype"])
     if date_kind in ("number", "bool"):
         raise InvalidParameter(

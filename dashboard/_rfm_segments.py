@@ -79,7 +79,7 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
     SegmentRule(
         "Loyal",
         (3, 5), (3, 5), (1, 5),
-        "Buy regularly and came back recently.",
+        "Rank high on orders and came back recently.",
         "Upsell higher-value products; invite them to the loyalty programme.",
     ),
     SegmentRule(
@@ -92,7 +92,7 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
     SegmentRule(
         "At Risk",
         (1, 2), (3, 5), (1, 5),
-        "Bought fairly often, but long ago.",
+        "Ranked high on orders, but bought long ago.",
         "Send personalised reactivation offers and reminders.",
     ),
     SegmentRule(

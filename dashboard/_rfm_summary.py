@@ -153,6 +153,7 @@ def records(frame: pd.DataFrame, limit: int | None = None) -> list[dict]:
 
 def overview(customers: pd.DataFrame, excluded: pd.DataFrame) -> dict:
     """Return the summary cards' figures."""
+    one_time = customers["frequency"] == 1
     return {
         "customers": len(customers),
         "excluded": len(excluded),
@@ -162,5 +163,7 @@ def overview(customers: pd.DataFrame, excluded: pd.DataFrame) -> dict:
         "median_frequency": float(customers["frequency"].median()),
         "median_monetary": round(float(customers["monetary"].median()), 2),
         "mean_predicted_clv": round(float(customers["predicted_clv"].mean()), 2),
-        "one_time_share": float((customers["frequency"] == 1).mean()),
+        "one_time_share": float(one_time.mean()),
+        # frequency ties are ranked by money: the highest F score a one-time buyer gets
+        "one_time_top_f": int(customers.loc[one_time, "f_score"].max()) if one_time.any() else 0,
     }

@@ -64,13 +64,20 @@ def summary_sentences(summary: dict) -> list[str]:
         f"{times} and last bought {cards['median_recency']:,.0f} days before the reference "
         "date."
     )
+    top_f = cards.get("one_time_top_f", 0)
+    if top_f >= 3:
+        sentences.append(
+            "Customers with the same number of orders are ranked by the money they spent, so "
+            f"one-time buyers score F 1–{top_f}: the bigger spenders among them can fall in "
+            "segments that ask for more orders, such as Loyal or At Risk."
+        )
     by_name = {s["segment"]: s for s in segments}
     slipping = [by_name[n] for n in ("Cannot Lose Them", "At Risk") if n in by_name]
     if slipping:
         count = sum(s["customers"] for s in slipping)
         revenue = sum(s["revenue_share_pct"] for s in slipping)
         sentences.append(
-            f"{count:,} customers who used to buy often have not come back for a while "
+            f"{count:,} customers who ranked high on orders have not come back for a while "
             f"(Cannot Lose Them and At Risk); they brought {_pct(revenue)} of the revenue, "
             "so a win-back campaign is the first thing to try."
         )

@@ -11,6 +11,7 @@ a few hundred dates cost a few hundred parses.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,7 +121,9 @@ def _days(series: pd.Series, column: str) -> np.ndarray:
         return _to_days(stamps)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     text = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip()
-    parsed = pd.to_datetime(text, errors="coerce")
+    with warnings.catch_warnings():  # "could not infer format": the retry below handles it
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(text, errors="coerce")
     if parsed.isna().any():  # several formats in one column: parse each value on its own
         retry = pd.to_datetime(text[parsed.isna()], errors="coerce", format="mixed")
         parsed = parsed.fillna(retry)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dash import no_update
 from plotly.io.json import to_json_plotly
 
 from callbacks import jobs
@@ -185,9 +186,13 @@ def test_rfm104_values_that_cannot_be_used_fail_the_job_and_keep_earlier_results
     assert run(services, session)["ok"]
     before = services.store.info_by_name(session, "rfm")
 
-    failed = run(services, session, amount="note")
-    assert not failed["ok"]
-    assert "'note' is not numeric" in failed["message"] and "such as 'x0'" in failed["message"]
+    # a text column as the amount is refused before any job starts
+    fields = {**handlers.choices(services, session)["values"], "amount": "note"}
+    request, shown = handlers.request_rfm(services, session, fields, False)
+    assert request is no_update
+    assert "Column 'note' holds text, not numbers" in to_json_plotly(shown)
+    failed = run(services, session, amount="note")  # and by the job, should one be sent
+    assert not failed["ok"] and "'note' holds text, not numbers" in failed["message"]
     after = services.store.info_by_name(session, "rfm")
     assert (after.key, after.version) == (before.key, before.version)
 

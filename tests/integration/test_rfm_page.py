@@ -63,6 +63,10 @@ def test_rfm201_cdnow_mapped_scored_charted_and_downloaded(dash_duo, make_app, s
     assert lines[0].startswith("customer,recency,frequency,monetary,r_score,f_score,m_score")
     assert len(lines) == 23_502 + 1
     assert lines[1].startswith("00001,546,1,11.77,")  # customer 00001: one order of 11.77
+    segments = requests.get(download_href(dash_duo, "rfm_segments"), timeout=30)
+    rows = segments.content.decode("utf-8-sig").strip().splitlines()
+    assert rows[0].startswith("segment,customers,share_pct,revenue,revenue_share_pct")
+    assert len(rows) == 11 + 1 and rows[1].startswith("Champions,7231,30.8,")
     assert console_errors(dash_duo) == []
 
     # a date column as the amount: refused at once, the results stay on the page

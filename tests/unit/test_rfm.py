@@ -153,6 +153,9 @@ def test_rfm006_summary_is_small_json_and_says_what_the_figures_say(cdnow_result
     sentences = " ".join(summary["sentences"])
     assert "23,502 customers spent 2.50 million" in sentences
     assert "1998-07-01" in sentences and "68 customers" in sentences
+    # half of CDNOW bought once: the page says what the tie-break by money does to F
+    assert cards["one_time_top_f"] == 3
+    assert "one-time buyers score F 1–3" in sentences
     assert len(scatter_sample(cdnow_result.customers)) == SCATTER_POINTS
 
 
@@ -341,6 +344,12 @@ def test_rfm017_a_date_column_chosen_as_the_amount_is_refused(cdnow, retail):
     )
     with pytest.raises(InvalidParameter, match="chosen for two roles"):
         check_columns(settings, column_table(cdnow), sampled=False)
+    settings = settings_from_request(
+        {"customer": "customer_id", "date": "order_date", "amount": "note"}
+    )
+    table = column_table(cdnow.assign(note="x"))
+    with pytest.raises(InvalidParameter, match="'note' holds text, not numbers"):
+        check_columns(settings, table, sampled=False)
     settings = settings_from_request(
         {"customer": "customer_id", "date": "amount", "amount": "order_date"}
     )
