@@ -103,12 +103,19 @@ def fix_text(fix: dict | None) -> str:
     return f"{op} ({', '.join(map(str, columns))})" if columns else op
 
 
+def _cell(value):
+    """Return a statistic for the grid: a date at midnight without its time of day."""
+    if isinstance(value, str) and value.endswith("T00:00:00"):
+        return value[: -len("T00:00:00")]
+    return value
+
+
 def columns_card(columns: list[dict]) -> html.Div:
-    """Return the per-column statistics table."""
+    """Return the per-column statistics table (the first and last date of date columns)."""
     rows = [
         {
             **{
-                k: c.get(k)
+                k: _cell(c.get(k))
                 for k in (
                     "name",
                     "dtype",

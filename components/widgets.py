@@ -65,7 +65,11 @@ def stat_cards(stats: list[Stat], **kwargs) -> dbc.Row:
 #: AG Grid column options for a right-aligned number shown with 4 significant digits.
 NUMBER_COLUMN = {
     "type": "rightAligned",
-    "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.4~g')(params.value)"},
+    # numbers formatted; text (the first and last date of a date column) shown as it is
+    "valueFormatter": {
+        "function": "params.value == null ? '' : typeof params.value === 'number' ? "
+        "d3.format(',.4~g')(params.value) : String(params.value)"
+    },
 }
 
 

@@ -771,19 +771,45 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _category_value(s: pd.Series, value: Any) -> Any:
+    """Return ``value`` as the type of the categories of ``s`` (numbers stay numbers)."""
+    categories = s.cat.categories
+    if isinstance(value, str) and pd.api.types.is_numeric_dtype(categories.dtype):
+        number = pd.to_numeric(pd.Series([value.strip()]), errors="coerce").iloc[0]
+        if pd.isna(number):
+            raise InvalidParameter(
+                f"'{value}' is not a number, but the categories of '{s.name}' are numbers."
+            )
+        return number.item() if hasattr(number, "item") else number
+    return value
+
+
+def _stamp_for(dtype: Any, value: Any) -> pd.Timestamp:
+    """Return ``value`` as a timestamp of ``dtype``'s time zone and unit."""
+    stamp = pd.Timestamp(value)
+    tz = getattr(dtype, "tz", None)
+    if tz is not None:
+        stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
+    elif stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    unit = getattr(dtype, "unit", None)
+    if unit is None and isinstance(dtype, np.dtype):
+        unit = np.datetime_data(dtype)[0]
+    return stamp.as_unit(unit) if unit in ("s", "ms", "us", "ns") else stamp
+
+
 def _fill(s: pd.Series, value: Any) -> pd.Series:
     """Fill the missing cells of ``s`` with ``value``, widening the dtype only when needed."""
     if not s.isna().any():
         return s
     kind = column_kind(s.dtype)
     if kind == CATEGORY:
+        value = _category_value(s, value)
         if value not in s.cat.categories:
             s = s.cat.add_categories([value])
         return s.fillna(value)
     if kind == DATETIME:
-        return s.fillna(
-            pd.Timestamp(value).as_unit(s.dtype.unit) if s.dtype.tz is None else pd.Timestamp(value)
-        )
+        return s.fillna(_stamp_for(s.dtype, value))
     if kind == NUMBER and pd.api.types.is_float_dtype(s.dtype):
         if s.dtype.itemsize < 8 and float(np.float32(value)) != value:
             s = s.astype(

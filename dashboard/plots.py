@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+#: Columns drawn in the missing-values bar at most (the worst ones).
+MISSING_BARS = 60
+
 _LAYOUT = {
     "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
     "template": "plotly_white",
@@ -90,16 +93,28 @@ def correlation_figure(corr: dict) -> go.Figure:
     )
     fig.update_layout(
         **{**_LAYOUT, "height": max(360, 22 * len(columns) + 120)},
-        title=f"{corr.get('method', 'pearson').title()} correlation",
+        title=f"{corr.get('method', 'pearson').title()} correlation"
+        + (
+            f": the {len(columns)} most variable of {corr['candidates']:,} numeric columns"
+            if corr.get("capped")
+            else ""
+        ),
     )
     return fig
 
 
 def missing_figure(missing: dict) -> go.Figure:
-    """Bar of missing values per column (columns with none are left out)."""
+    """Bar of missing values per column (columns with none are left out).
+
+    Wide data shows the ``MISSING_BARS`` worst columns only, so the figure stays small.
+    """
     rows = [r for r in missing.get("by_column", []) if r.get("missing")]
     if not rows:
         return empty_figure("No missing values.")
+    title = "Missing values per column"
+    if len(rows) > MISSING_BARS:
+        title = f"Missing values: the {MISSING_BARS} worst of {len(rows):,} columns with gaps"
+        rows = sorted(rows, key=lambda r: -r["pct"])[:MISSING_BARS]
     fig = go.Figure(
         go.Bar(
             x=[r["column"] for r in rows],
@@ -108,7 +123,7 @@ def missing_figure(missing: dict) -> go.Figure:
             hovertemplate="%{x}: %{y:.1f} % missing<extra></extra>",
         )
     )
-    fig.update_layout(**_LAYOUT, title="Missing values per column", yaxis_title="% missing")
+    fig.update_layout(**_LAYOUT, title=title, yaxis_title="% missing")
     return fig
 
 

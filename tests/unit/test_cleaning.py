@@ -251,6 +251,36 @@ def test_cln018_fill_missing_each_method_and_kind():
     assert result.steps[0].cells_changed == 5
 
 
+def test_cln018b_fill_missing_dates_and_number_categories():
+    when = pd.to_datetime(["2024-01-05", None, "2024-01-05", "2024-03-01"])
+    df = pd.DataFrame(
+        {
+            "d": when,  # as parse_dates leaves it: datetime64, no time zone
+            "e": when,
+            "z": when.tz_localize("UTC"),
+            "n": pd.Series([1, 2, None, 2], dtype="category"),
+        }
+    )
+    steps = {
+        "op": "fill_missing",
+        "columns": {
+            "d": {"method": "mode"},
+            "e": {"method": "constant", "value": "2024-02-01"},
+            "z": {"method": "constant", "value": "2024-02-01"},
+            "n": {"method": "constant", "value": "5"},
+        },
+    }
+    frame = run(df, steps).frame
+    assert frame["d"][1] == pd.Timestamp("2024-01-05") and frame["d"].dtype.kind == "M"
+    assert frame["e"][1] == pd.Timestamp("2024-02-01") and frame["e"].dtype.kind == "M"
+    assert frame["z"][1] == pd.Timestamp("2024-02-01", tz="UTC")
+    assert str(frame["z"].dtype).endswith("UTC]")  # still dates, not text
+    assert frame["n"].tolist() == [1, 2, 5, 2]  # a number among numbers, not the text "5"
+    bad = {"op": "fill_missing", "columns": {"n": {"method": "constant", "value": "many"}}}
+    with pytest.raises(InvalidParameter, match="'many' is not a number, but the categories"):
+        run(df, bad)
+
+
 def test_cln019_fill_missing_int_with_fraction_widens():
     df = pd.DataFrame({"i": pd.Series([1, None, 2, 5], dtype="Int8")})
     frame = run(df, {"op": "fill_missing", "columns": {"i": {"method": "mean"}}}).frame

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard import _profile_stream
 from dashboard.errors import DataLoadError, InvalidParameter
+from dashboard.plots import MISSING_BARS, correlation_figure, missing_figure
 from dashboard.profile import (
     Profile,
     compute_profile,
@@ -533,6 +534,28 @@ def test_correlations_are_capped_to_the_most_variable_columns():
     assert len(result["matrix"]) == 30
     assert len(correlations(df, max_columns=5)["columns"]) == 5
     assert compute_profile(df).correlations["columns"] == result["columns"]
+    # the heatmap says that it shows a selection
+    title = correlation_figure(result).layout.title.text
+    assert title == "Pearson correlation: the 30 most variable of 40 numeric columns"
+    assert correlation_figure(correlations(df.iloc[:, :5])).layout.title.text == (
+        "Pearson correlation"
+    )
+
+
+def test_missing_figure_of_wide_data_shows_the_worst_columns_and_stays_small():
+    rng = np.random.default_rng(8)
+    wide = pd.DataFrame(rng.random((50, 5_000)), columns=[f"c{i}" for i in range(5_000)])
+    wide = wide.mask(wide < np.linspace(0.01, 0.5, 5_000))
+    gaps = int(wide.isna().any().sum())
+    assert gaps > 4_000
+    fig = missing_figure(compute_profile(wide).missing)
+    assert len(fig.to_json()) < 200_000
+    assert len(fig.data[0].x) == MISSING_BARS
+    assert (
+        fig.layout.title.text
+        == f"Missing values: the {MISSING_BARS} worst of {gaps:,} columns with gaps"
+    )
+    assert fig.data[0].x[0] == wide.isna().mean().idxmax()
 
 
 def test_strongest_pairs_are_ordered_by_absolute_correlation():
