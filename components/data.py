@@ -265,6 +265,7 @@ def preview_card(key: str, columns: list[str], rows: int) -> html.Div:
                 "maxBlocksInCache": 20,
                 "rowBuffer": 0,
                 "infiniteInitialRowCount": min(rows, 100),
+                "suppressFieldDotNotation": True,  # "Sepal.Length" is a name, not a path
             },
             style={"height": "420px"},
             className="ag-theme-alpine",

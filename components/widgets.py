@@ -84,6 +84,7 @@ def data_grid(grid_id, rows: list[dict], columns: list[dict], *, height: int = 4
         **kwargs: Further ``dag.AgGrid`` arguments (``dashGridOptions`` merge).
     """
     options = {"domLayout": "autoHeight"} if len(rows) <= 15 else {}
+    options["suppressFieldDotNotation"] = True  # column names with dots are names, not paths
     options.update(kwargs.pop("dashGridOptions", {}))
     return dag.AgGrid(
         id=grid_id,

@@ -19,7 +19,7 @@ def write_sales_csv(path, rows: int, seed: int = 1):
             "order_id": np.arange(1, rows + 1),
             "city": rng.choice(["Lyon", "Paris", "Nice"], rows),
             "amount": rng.integers(1, 400, rows) / 4,
-            "quantity": rng.integers(1, 9, rows),
+            "pack.size": rng.integers(1, 9, rows),  # a dot in a name is no nested field
         }
     )
     frame.to_csv(path, index=False)
@@ -51,6 +51,8 @@ def test_data001_upload_csv_shows_report_preview_and_columns(dash_duo, make_app,
     assert first_ids[:3] == ["1", "2", "3"]
     cities = grid_cells(dash_duo, f"#{Data.PREVIEW}", "city")
     assert cities[:3] == list(frame["city"][:3])
+    sizes = grid_cells(dash_duo, f"#{Data.PREVIEW}", "pack.size")
+    assert sizes[:3] == [str(v) for v in frame["pack.size"][:3]]
     # the column table: one row per column
     names = wait_until(lambda: grid_cells(dash_duo, f"#{Data.COLUMNS_GRID}", "column"))
     assert sorted(names) == sorted(frame.columns)
