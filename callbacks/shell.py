@@ -12,7 +12,7 @@ from components import profile as profile_page
 from components import rfm as rfm_page
 from components import system as system_page
 from components.ids import Shell as IDS
-from components.shell import PAGES
+from components.shell import LOCKED_PAGE, PAGES
 from dashboard.errors import AccessDenied
 from dashboard.samples import SAMPLES
 
@@ -75,3 +75,8 @@ def register(app, services) -> None:
     )
     def lock_navigation(locked):
         return [bool(locked)] * len(PAGES)
+
+    @app.callback(Output(IDS.PAGE, "className"), Input(IDS.NAV_LOCK, "data"))
+    def lock_page_links(locked):
+        # links to other pages inside a page (Home's "Open the Data page"...) lock too
+        return LOCKED_PAGE if locked else ""

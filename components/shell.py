@@ -83,6 +83,8 @@ def sidebar() -> html.Div:
 
 
 BANNER_SHOWN = "di-job-banner mb-3"
+#: Class of the page while a job runs: its links to other pages are locked (assets/app.css).
+LOCKED_PAGE = "di-locked"
 BANNER_HIDDEN = "di-job-banner mb-3 d-none"
 
 

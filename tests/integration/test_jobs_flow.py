@@ -7,6 +7,7 @@ import signal
 
 import pytest
 import requests
+from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 
 from components.ids import Shell
@@ -60,6 +61,14 @@ def test_job001_lock_banner_and_reload_reattach(dash_duo, make_app, held):
 
     dash_duo.wait_for_contains_text(f"#{Shell.JOB_STATUS}", "Self-test (3 steps) — Step 1 of 3")
     wait_until(lambda: all(nav_disabled(dash_duo)), message="navigation was not locked")
+    # the Home page's own link to the Data page is locked too: a click does not leave
+    home_link = dash_duo.find_element(f"#{Shell.PAGE} a[href='/data']")
+    wait_until(lambda: home_link.value_of_css_property("pointer-events") == "none")
+    try:
+        home_link.click()
+    except ElementClickInterceptedException:
+        pass
+    assert dash_duo.driver.current_url.rstrip("/") == dash_duo.server_url.rstrip("/")
 
     dash_duo.driver.refresh()  # the browser forgets the job; the server does not
     dash_duo.wait_for_contains_text(f"#{Shell.JOB_STATUS}", "Step 1 of 3", timeout=10)
@@ -68,6 +77,8 @@ def test_job001_lock_banner_and_reload_reattach(dash_duo, make_app, held):
     set_hold(held, False)
     dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Self-test finished", timeout=15)
     wait_until(lambda: not any(nav_disabled(dash_duo)), message="navigation stayed locked")
+    home_link = dash_duo.find_element(f"#{Shell.PAGE} a[href='/data']")
+    wait_until(lambda: home_link.value_of_css_property("pointer-events") == "auto")
 
 
 def test_job002_cancel_unlocks_and_records_cancelled(dash_duo, make_app, held):
