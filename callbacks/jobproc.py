@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from dashboard.jobs import STALE_JOB_MESSAGE
+from dashboard.processes import prefer_oom_kill
 from dashboard.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def main() -> None:
         format="%(asctime)s %(levelname)s job %(name)s: %(message)s",
     )
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    prefer_oom_kill()  # the kernel, should it run out of memory, kills the job, not the web
     spec = json.loads(sys.stdin.read())
     from callbacks.jobs import execute  # noqa: PLC0415 - keep the launcher side light
     from callbacks.services import build_job_services  # noqa: PLC0415

@@ -16,6 +16,25 @@ from dashboard.slots import process_alive
 
 _KEY = "web-processes"
 
+#: The kernel's out-of-memory killer picks the process with the highest score first.
+OOM_SCORE_FIRST = 1000
+
+
+def prefer_oom_kill(path: str = "/proc/self/oom_score_adj") -> bool:
+    """Make this process (and the processes it starts) the kernel's first choice to kill.
+
+    The job watchdog stops a job over its limit within a tenth of a second, but an
+    allocation faster than that could reach the kernel's out-of-memory killer first; with
+    this, the kernel takes the job, not a web worker. Raising one's own score needs no
+    privilege. Returns False where the file does not exist (not Linux) or cannot be written.
+    """
+    try:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(str(OOM_SCORE_FIRST))
+    except OSError:
+        return False
+    return True
+
 
 class ProcessBook:
     """The web processes of the app, shared by every worker through a diskcache folder."""

@@ -3,6 +3,7 @@
 import io
 import threading
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -176,6 +177,23 @@ def test_ml204_cancel_mid_run_keeps_the_finished_models(services, session):
 
     wait_until(first_row, timeout=120, message="the first model never finished")
     assert results_signature(services, session).endswith("|True")  # running
+    # the job and its training process are the kernel's first choice should memory run out
+
+    def oom_scores():
+        import psutil
+
+        found = {}
+        for proc in psutil.Process().children(recursive=True):  # this test's processes
+            try:
+                line = " ".join(proc.cmdline())
+            except psutil.Error:
+                continue
+            for module in ("-m callbacks.jobproc", "dashboard._ml_worker"):
+                if module in line:
+                    found[module] = Path(f"/proc/{proc.pid}/oom_score_adj").read_text().strip()
+        return set(found.values()) if len(found) == 2 else None
+
+    assert wait_until(oom_scores, timeout=30) == {"1000"}
     status, _ = render_results(services, session)
     assert "Training: 1 of 3 models finished so far" in texts(status)
     jobs.cancel_active(services, session)
