@@ -258,3 +258,14 @@ def test_ml207_banner_names_the_model_being_trained(services, session, sleeper):
     status = jobs.reconcile(services, session, None, None)[2]
     assert status.startswith("Training Gradient Boosting — 5 of 10 — ")
     assert status.endswith(" s")
+
+
+def test_ml208_admission_leaves_out_models_too_slow_for_the_data(services, session):
+    rng = np.random.default_rng(0)
+    n = 12_600  # 10,080 training rows at a 20 % test share: SVR is skipped
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n)})
+    ingest_frame(services, session, frame)
+    request = {"target": "y", "models": ["Ridge", "SVR"], "test_size": 0.2}
+    assert estimate_ml(services, session, request)["models"] == 1
+    # a larger test share leaves SVR under its limit: it trains and counts
+    assert estimate_ml(services, session, {**request, "test_size": 0.25})["models"] == 2

@@ -364,3 +364,23 @@ def test_ml012_multiclass_roc_auc_and_curves_from_the_decision_function(name):
     assert [c["class"] for c in curves] == ["a", "b", "c"]
     assert [c["auc"] for c in curves] == pytest.approx(per_class, rel=1e-12)
     assert "decision function" in result.details["roc_note"]
+
+
+def test_ml013_too_slow_models_are_listed_as_skipped_even_when_not_requested():
+    from dashboard.ml import _resolve_models, default_models
+
+    frame = regression_frame(12_600)  # 10,080 training rows: above SVR's 10,000
+    result = compare_models(frame, target="y", models=["Ridge"], cv_folds=3)
+    table = result.table.set_index("model")
+    assert list(result.table["model"]) == ["Ridge", "SVR"] and result.models == ("Ridge", "SVR")
+    assert table.loc["SVR", "status"] == "skipped"
+    assert "above its limit of 10,000" in table.loc["SVR", "reason"]
+    assert result.best == "Ridge"
+    # models=None: the defaults, then every too-slow model of the task as a skipped row
+    names = _resolve_models("regression", None, 100_001)
+    assert names[: len(default_models("regression", 100_001))] == default_models(
+        "regression", 100_001
+    )
+    assert names[-2:] == ["k-Nearest Neighbours", "SVR"]
+    assert _resolve_models("classification", None, 100_001)[-1] == "k-Nearest Neighbours"
+    assert _resolve_models("regression", None, 10_000) == default_models("regression", 10_000)
