@@ -384,3 +384,42 @@ def test_ml013_too_slow_models_are_listed_as_skipped_even_when_not_requested():
     assert names[-2:] == ["k-Nearest Neighbours", "SVR"]
     assert _resolve_models("classification", None, 100_001)[-1] == "k-Nearest Neighbours"
     assert _resolve_models("regression", None, 10_000) == default_models("regression", 10_000)
+
+
+def test_ml014_near_unique_whole_numbers_named_like_ids_or_row_numbers_are_left_out():
+    from dashboard._ml_prep import facts_from_column_table, facts_from_frame, plan_features
+    from dashboard.datasets import column_table
+
+    rng = np.random.default_rng(3)
+    n = 400
+    order_number = rng.permutation(n) + 1000
+    order_number[:6] = order_number[6:12]  # 394 of 400 distinct: 98.5 %
+    frame = pd.DataFrame(
+        {
+            "InvoiceNo": rng.permutation(n) + 536_000,  # all distinct, not in row order
+            "CustomerID": rng.permutation(n),
+            "order_number": order_number,
+            "row": np.arange(n, 0, -1),  # a row number, counting down
+            "step": np.arange(n) * 3,  # rises down the rows
+            "width": rng.normal(10, 2, n),  # a near-unique decimal: a real feature
+            "width_mm": rng.permutation(n) * 1.0 + 0.5,  # all distinct decimals: kept too
+            "count": rng.integers(0, 300, n),  # plain whole numbers, 54 % distinct: kept
+            "y": rng.normal(size=n),
+        }
+    )
+    assert frame["order_number"].nunique() / n == 0.985
+    plan = plan_features(facts_from_frame(frame), "y")
+    reasons = {e["column"]: e["reason"] for e in plan.excluded}
+    assert reasons["InvoiceNo"].startswith("identifier-like (a distinct whole number per row")
+    assert reasons["CustomerID"].startswith("identifier-like")
+    assert reasons["order_number"] == (
+        "identifier-like (98.5% distinct whole numbers, named like an id)"
+    )
+    assert reasons["row"].startswith("identifier-like")
+    assert reasons["step"] == "identifier-like (whole numbers strictly increasing down the rows)"
+    assert plan.numeric == ("width", "width_mm", "count")
+    # the web process reads the same facts from the column table (no rows)
+    assert plan_features(facts_from_column_table(column_table(frame)), "y") == plan
+    # a near-unique integer neither named like an id nor in row order stays
+    shuffled = frame.assign(amount=rng.permutation(n) + 7)[["amount", "y"]]
+    assert plan_features(facts_from_frame(shuffled), "y").numeric == ("amount",)
