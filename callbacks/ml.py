@@ -43,6 +43,7 @@ from dashboard.ml import (
     model_names,
     plan_features,
     skip_reason,
+    training_rows,
 )
 from dashboard.samples import SAMPLES
 
@@ -68,7 +69,9 @@ def _metric_options(task: str) -> list[dict]:
     return [{"label": m.label, "value": m.key} for m in METRICS[task] if m.rankable]
 
 
-def form_state(data, target: str | None = None, task: str = "auto", previous=None) -> dict:
+def form_state(
+    data, target: str | None = None, task: str = "auto", previous=None, test_percent=None
+) -> dict:
     """Return the settings form's values and options for the dataset ``data`` (its meta).
 
     Args:
@@ -76,6 +79,9 @@ def form_state(data, target: str | None = None, task: str = "auto", previous=Non
         target: The chosen target (None: ``previous`` or the default).
         task: ``auto``, ``classification`` or ``regression``.
         previous: Meta of the last run on this data, to start from its settings.
+        test_percent: The chosen test share in % (None: ``previous``'s, else 20). The
+            pre-selected models and the "skipped above" labels use the training rows of
+            that split, rounded as the split itself does (``training_rows``).
     """
     facts = facts_from_column_table(data.meta.get("column_table", []))
     columns = [f.name for f in facts]
@@ -92,7 +98,12 @@ def form_state(data, target: str | None = None, task: str = "auto", previous=Non
     plan = plan_features(facts, target)
     usable = [c for c in columns if c in plan.features]
     rows = target_facts.non_null
-    train_rows = int(rows * 0.8)
+    same_run = (
+        bool(previous) and previous.get("target") == target and previous.get("task") == chosen
+    )
+    if test_percent in (None, ""):
+        test_percent = round(100 * float(previous.get("test_size", 0.2))) if same_run else 20
+    train_rows = training_rows(rows, float(test_percent) / 100)
     options = []
     for name in model_names(chosen):
         skipped = skip_reason(CATALOGUE[chosen][name], train_rows)
@@ -132,16 +143,15 @@ def form_state(data, target: str | None = None, task: str = "auto", previous=Non
         "20,000 training rows.",
         "metric_options": _metric_options(chosen),
         "metric": DEFAULT_METRIC[chosen],
-        "test_percent": 20,
+        "test_percent": test_percent,
         "folds": default_cv_folds(rows),
         "budget": DEFAULT_BUDGET_S,
     }
-    if previous and previous.get("target") == target and previous.get("task") == chosen:
+    if same_run:
         state.update(
             features=[c for c in previous.get("features", []) if c in usable] or usable,
             models=[m for m in previous.get("models", []) if m in CATALOGUE[chosen]],
             metric=previous.get("metric") or state["metric"],
-            test_percent=round(100 * float(previous.get("test_size", 0.2))),
             folds=previous.get("cv_folds") or state["folds"],
             budget=previous.get("time_budget_s") or DEFAULT_BUDGET_S,
         )
@@ -333,6 +343,37 @@ def render_results(services, session_id: str | None):
     return _status_note(meta, table, running, stored.stale), content
 
 
+def form_outputs(services, session_id, target, task, test_percent, share_only: bool) -> tuple:
+    """Return the form's outputs (see ``register``) after a target, task or share change.
+
+    A new test share changes the training rows, so only the models' labels and their
+    pre-selection are refreshed (``share_only``); the features, metric and folds stay.
+    """
+    keep = (no_update,) * 10
+    try:
+        session = services.signer.verify(session_id)
+    except DataInsightsError:
+        return keep
+    data = services.store.info_by_name(session, "data")
+    if data is None or not target:
+        return keep
+    state = form_state(data, target=target, task=task or "auto", test_percent=test_percent)
+    if share_only:
+        return (*keep[:5], state["model_options"], state["models"], *keep[7:])
+    return (
+        state["task_note"],
+        state["task_options"],
+        state["feature_options"],
+        state["features"],
+        state["excluded"],
+        state["model_options"],
+        state["models"],
+        state["metric_options"],
+        state["metric"],
+        state["folds"],
+    )
+
+
 # --- wiring --------------------------------------------------------------------------------
 
 
@@ -361,29 +402,13 @@ def register(app, services) -> None:
         Output(IDS.FOLDS, "value"),
         Input(IDS.TARGET, "value"),
         Input(IDS.TASK, "value"),
+        Input(IDS.TEST_SHARE, "value"),
         State(Shell.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def on_target(target, task, session_id):
-        try:
-            session = services.signer.verify(session_id)
-        except DataInsightsError:
-            return (no_update,) * 10
-        data = services.store.info_by_name(session, "data")
-        if data is None or not target:
-            return (no_update,) * 10
-        state = form_state(data, target=target, task=task or "auto")
-        return (
-            state["task_note"],
-            state["task_options"],
-            state["feature_options"],
-            state["features"],
-            state["excluded"],
-            state["model_options"],
-            state["models"],
-            state["metric_options"],
-            state["metric"],
-            state["folds"],
+    def on_target(target, task, test_percent, session_id):
+        return form_outputs(
+            services, session_id, target, task, test_percent, ctx.triggered_id == IDS.TEST_SHARE
         )
 
     @app.callback(

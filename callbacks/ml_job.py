@@ -21,7 +21,7 @@ from callbacks.jobs import JobKind
 from callbacks.runner import job_limit_mb
 from dashboard.errors import InvalidParameter
 from dashboard.memory import process_tree_rss_mb
-from dashboard.ml import compare_models, cpu_share
+from dashboard.ml import CATALOGUE, TASKS, compare_models, cpu_share, skip_reason, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +192,33 @@ def run_ml(services, session: str, request: dict, progress) -> dict:
     return {"message": message}
 
 
+def _runs(name: str, train_rows: int) -> bool:
+    """Whether model ``name`` trains at this size (a too-slow one is only a skipped row)."""
+    specs = [CATALOGUE[task][name] for task in TASKS if name in CATALOGUE[task]]
+    return not specs or any(skip_reason(spec, train_rows) is None for spec in specs)
+
+
 def estimate_ml(services, session: str, request: dict) -> dict | None:
-    """Return admission's view of an ML job: the analysis data and the number of models."""
+    """Return admission's view of an ML job: the analysis data and the models that train.
+
+    Models too slow for the data (skipped without training) are not counted.
+    """
     data = services.store.info_by_name(session, "data")
     if data is None:
         return None
     models = request.get("models")
-    count = len(models) if isinstance(models, list) and models else 10
-    return {"rows": data.rows, "bytes_memory": data.bytes_memory, "models": count}
+    if not (isinstance(models, list) and models):
+        return {"rows": data.rows, "bytes_memory": data.bytes_memory, "models": 10}
+    rows = data.rows
+    for column in data.meta.get("column_table", []):
+        if column.get("column") == request.get("target"):
+            rows = int(column.get("non_null", rows))
+    try:
+        train = training_rows(rows, float(request.get("test_size", 0.2)))
+    except (TypeError, ValueError):
+        train = rows
+    count = sum(_runs(str(m), train) for m in models)
+    return {"rows": data.rows, "bytes_memory": data.bytes_memory, "models": max(1, count)}
 
 
 def describe(request: dict) -> str:

@@ -246,6 +246,15 @@ def skip_reason(spec: ModelSpec, train_rows: int) -> str | None:
     return None
 
 
+def too_slow_models(task: str, train_rows: int) -> list[str]:
+    """Return the models of ``task`` skipped at this training size (see ``skip_reason``).
+
+    A comparison lists each of them as a ``skipped`` row with its reason, whether it was
+    requested or not, so a size limit is never hidden.
+    """
+    return [s.name for s in CATALOGUE[task].values() if skip_reason(s, train_rows) is not None]
+
+
 def default_models(task: str, train_rows: int) -> list[str]:
     """Return the models pre-selected for ``task`` at this training size.
 

@@ -8,7 +8,11 @@ result can be checked against it exactly. Conventions:
   decision function when the model has no probabilities).
 * More classes: precision, recall and F1 weighted by class size in ``precision`` /
   ``recall`` / ``f1``, unweighted means in ``*_macro``; ROC-AUC one-vs-rest, macro
-  average, from probabilities only (None for models without them).
+  average: the mean over classes of the binary ROC-AUC of "this class or not" from that
+  class's score column — probabilities, else the decision function (Ridge Classifier,
+  Linear SVM). On probabilities this is scikit-learn's ``multi_class="ovr"``,
+  ``average="macro"``; scikit-learn refuses decision scores there (they do not sum to 1),
+  hence the mean computed here.
 * Regression: R², RMSE, MAE and MAPE; MAPE is shown as a percentage (×100).
 
 The metric definitions are importable without scikit-learn (the page lists them); the
@@ -117,7 +121,7 @@ def scorer(task: str, key: str, *, positive=None, n_classes: int = 2):
     if key in ("accuracy", "balanced_accuracy"):
         return get_scorer(key)
     if key == "roc_auc":
-        return get_scorer("roc_auc" if n_classes == 2 else "roc_auc_ovr")
+        return get_scorer("roc_auc") if n_classes == 2 else ovr_roc_auc_scorer
     function = {"precision": precision_score, "recall": recall_score, "f1": f1_score}[key]
     if n_classes == 2:
         return make_scorer(function, pos_label=positive, zero_division=0)
@@ -153,9 +157,57 @@ def class_probabilities(model, X):
     return None
 
 
-def classification_metrics(
-    y_true, y_pred, *, classes: list, positive=None, scores=None, proba=None
-) -> dict:
+def class_scores(model, X, classes: list):
+    """Return one score column per class (``classes`` order) for a 3+ class model, or None.
+
+    Probabilities when the model has them, else its decision function (one margin per
+    class, one-vs-rest); None when it has neither.
+    """
+    scores = class_probabilities(model, X)
+    if scores is None and hasattr(model, "decision_function"):
+        scores = np.asarray(model.decision_function(X))
+    if scores is None or scores.ndim != 2:
+        return None
+    fitted = list(model.classes_)
+    return scores[:, [fitted.index(c) for c in classes]]
+
+
+def ovr_roc_auc(y_true, scores, classes: list) -> tuple[float | None, str]:
+    """Return the macro one-vs-rest ROC-AUC and, when it cannot be computed, why.
+
+    Args:
+        y_true: True labels.
+        scores: One score column per class, in ``classes`` order (probabilities or
+            decision function), or None.
+        classes: Every class, sorted.
+
+    Returns:
+        ``(auc, "")``, or ``(None, reason)`` without scores or when a class has no test
+        row (its one-vs-rest AUC is undefined).
+    """
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 - job process only
+
+    if scores is None:
+        return None, "ROC-AUC not computed: this model gives no class scores."
+    truth = np.asarray(y_true)
+    missing = [str(c) for c in classes if not 0 < (truth == c).sum() < len(truth)]
+    if missing:
+        return None, (
+            f"ROC-AUC not computed: class {', '.join(missing)} has no test row "
+            "(or every test row), so its one-vs-rest AUC is undefined."
+        )
+    per_class = [roc_auc_score(truth == c, scores[:, k]) for k, c in enumerate(classes)]
+    return float(np.mean(per_class)), ""
+
+
+def ovr_roc_auc_scorer(estimator, X, y) -> float:
+    """Scorer (``scoring=``) of the macro one-vs-rest ROC-AUC (see :func:`ovr_roc_auc`)."""
+    classes = list(estimator.classes_)
+    auc, _ = ovr_roc_auc(y, class_scores(estimator, X, classes), classes)
+    return float("nan") if auc is None else auc
+
+
+def classification_metrics(y_true, y_pred, *, classes: list, positive=None, scores=None) -> dict:
     """Return the classification metrics of one split.
 
     Args:
@@ -163,8 +215,11 @@ def classification_metrics(
         y_pred: Predicted labels.
         classes: Every class, sorted.
         positive: Positive class of a binary target.
-        scores: Binary only: the positive class's score (probability or margin).
-        proba: 3+ classes: ``predict_proba`` output (columns in ``classes`` order), or None.
+        scores: Binary: the positive class's score (probability or margin). 3+ classes:
+            one score column per class in ``classes`` order (:func:`class_scores`), or None.
+
+    Returns:
+        The metrics; when ``roc_auc`` is None, ``roc_auc_note`` says why.
     """
     from sklearn.metrics import (  # noqa: PLC0415 - job process only
         accuracy_score,
@@ -183,7 +238,15 @@ def classification_metrics(
         )
         out.update(precision=float(p), recall=float(r), f1=float(f))
         truth = np.asarray(y_true) == positive
-        out["roc_auc"] = float(roc_auc_score(truth, scores)) if scores is not None else None
+        if scores is None:
+            out.update(roc_auc=None, roc_auc_note="ROC-AUC not computed: no class scores.")
+        elif 0 < truth.sum() < len(truth):
+            out["roc_auc"] = float(roc_auc_score(truth, scores))
+        else:
+            out.update(
+                roc_auc=None,
+                roc_auc_note="ROC-AUC not computed: the test rows hold a single class.",
+            )
         return out
     for average, suffix in (("weighted", ""), ("macro", "_macro")):
         p, r, f, _ = precision_recall_fscore_support(
@@ -191,11 +254,9 @@ def classification_metrics(
         )
         out.update({f"precision{suffix}": float(p), f"recall{suffix}": float(r)})
         out[f"f1{suffix}"] = float(f)
-    out["roc_auc"] = (
-        float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=classes))
-        if proba is not None
-        else None
-    )
+    out["roc_auc"], note = ovr_roc_auc(y_true, scores, classes)
+    if note:
+        out["roc_auc_note"] = note
     return out
 
 

@@ -10,7 +10,9 @@ Rules (documented in the README):
   distinct values is regression; anything else is classification.
 * **Excluded features**, each with its reason: columns without values, constant columns,
   identifier-like columns (text or category with at least 95 % distinct values over 20 or
-  more values; whole numbers all distinct with an id-like name such as ``order_id``), and
+  more values; whole numbers at least 95 % distinct that are named like an id —
+  ``order_id``, ``InvoiceNo``, ``CustomerID``, ``order_number`` — or strictly rise or fall
+  down the rows, like a row number; never decimals, however distinct), and
   types a model cannot read (durations, periods, intervals, complex numbers).
 * **Roles**: numbers and booleans are *numeric*; text and categories with at most
   ``ONE_HOT_MAX_LEVELS`` distinct values are one-hot encoded (*categorical*), more become
@@ -50,7 +52,12 @@ ONE_HOT_MIN_FREQUENCY = 5
 MISSING_LABEL = "(missing)"
 DATE_PARTS = ("year", "month", "day", "weekday")
 
-_ID_NAME = re.compile(r"(?i)(^|[_\s.-])(id|key|uuid|guid)$|^(id|key)[_\s.-]|[a-z]Id$|^id$|^unnamed")
+_ID_WORDS = frozenset(
+    ("id", "ids", "no", "nr", "num", "number", "code", "key", "invoice", "order", "sku")
+    + ("uuid", "guid", "ref", "serial", "index", "idx", "row")
+)
+"""Words of a column name that mark an identifier (``InvoiceNo``, ``order_number``)."""
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 NUMERIC, BOOLEAN, TEXT, DATETIME, OTHER = "numeric", "boolean", "text", "datetime", "other"
 
@@ -66,6 +73,8 @@ class ColumnFacts:
         integer: Whole-number dtype.
         unique: Distinct non-missing values.
         non_null: Non-missing values.
+        monotonic: Whole numbers only: ``increasing`` or ``decreasing`` when the values
+            strictly rise or fall down the rows (a row number), else ``""``.
     """
 
     name: str
@@ -73,6 +82,35 @@ class ColumnFacts:
     integer: bool
     unique: int
     non_null: int
+    monotonic: str = ""
+
+
+def id_like_name(name: str) -> bool:
+    """Whether a column name reads like an identifier.
+
+    True when a word of it is ``id``, ``no``, ``number``, ``code``, ``key``, ``invoice``,
+    ``order``, ``sku``… (``CustomerID``, ``InvoiceNo``, ``order_number``; see
+    ``_ID_WORDS``), or it is a saved index (``Unnamed: 0``).
+    """
+    if name.lower().startswith("unnamed"):
+        return True
+    return any(word.lower() in _ID_WORDS for word in _WORD.findall(name))
+
+
+def strict_direction(values: pd.Series) -> str:
+    """Return ``increasing`` / ``decreasing`` for strictly rising / falling whole numbers.
+
+    Missing values are ignored; any other column, or one with repeats, gives ``""``.
+    """
+    kind, integer = kind_of_dtype(str(values.dtype))
+    if kind != NUMERIC or not integer:
+        return ""
+    v = values.dropna()
+    if len(v) < 2 or not v.is_unique:
+        return ""
+    if v.is_monotonic_increasing:
+        return "increasing"
+    return "decreasing" if v.is_monotonic_decreasing else ""
 
 
 def kind_of_dtype(dtype: str) -> tuple[str, bool]:
@@ -101,9 +139,8 @@ def facts_from_frame(df: pd.DataFrame) -> list[ColumnFacts]:
             categories = s.cat.categories
             if pd.api.types.is_numeric_dtype(categories.dtype):
                 kind, integer = NUMERIC, pd.api.types.is_integer_dtype(categories.dtype)
-        facts.append(
-            ColumnFacts(str(name), kind, integer, int(s.nunique(dropna=True)), int(s.notna().sum()))
-        )
+        unique, non_null = int(s.nunique(dropna=True)), int(s.notna().sum())
+        facts.append(ColumnFacts(str(name), kind, integer, unique, non_null, strict_direction(s)))
     return facts
 
 
@@ -114,7 +151,12 @@ def facts_from_column_table(table: Iterable[dict]) -> list[ColumnFacts]:
         kind, integer = kind_of_dtype(row.get("dtype", ""))
         facts.append(
             ColumnFacts(
-                str(row["column"]), kind, integer, int(row.get("unique", 0)), int(row["non_null"])
+                str(row["column"]),
+                kind,
+                integer,
+                int(row.get("unique", 0)),
+                int(row["non_null"]),
+                str(row.get("monotonic") or ""),
             )
         )
     return facts
@@ -143,14 +185,14 @@ def exclusion_reason(facts: ColumnFacts) -> str | None:
     share = facts.unique / facts.non_null
     if facts.kind == TEXT and enough and share >= IDENTIFIER_SHARE:
         return f"identifier-like ({share:.0%} of its values are distinct)"
-    if (
-        facts.kind == NUMERIC
-        and facts.integer
-        and enough
-        and facts.unique == facts.non_null
-        and _ID_NAME.search(facts.name)
-    ):
-        return "identifier-like (a distinct whole number per row, named like an id)"
+    if facts.kind == NUMERIC and facts.integer and enough and share >= IDENTIFIER_SHARE:
+        # decimals are never dropped for being distinct: a measurement usually is
+        if id_like_name(facts.name):
+            if facts.unique == facts.non_null:
+                return "identifier-like (a distinct whole number per row, named like an id)"
+            return f"identifier-like ({share:.1%} distinct whole numbers, named like an id)"
+        if facts.monotonic:
+            return f"identifier-like (whole numbers strictly {facts.monotonic} down the rows)"
     return None
 
 

@@ -178,8 +178,10 @@ class Trainer:
         return Pipeline([("prepare", prepare), ("model", model)])
 
     def _can_cross_validate(self, pipe: Pipeline) -> bool:
-        needs_proba = self.metric == "roc_auc" and len(self.classes) > 2
-        return not needs_proba or hasattr(pipe, "predict_proba")
+        needs_scores = self.metric == "roc_auc" and len(self.classes) > 2
+        return not needs_scores or any(
+            hasattr(pipe, m) for m in ("predict_proba", "decision_function")
+        )
 
     def train(self, name: str, best: float | None, save_path: str | None, progress) -> dict:
         """Cross-validate, fit and score model ``name``; save it when it beats ``best``.
@@ -208,15 +210,17 @@ class Trainer:
                     )
                     scores.append(metrics.cv_value(self.task, self.metric, result["test_score"][0]))
             else:
-                reason = "Not cross-validated: ROC-AUC needs class probabilities, which it lacks."
+                reason = "Not cross-validated: ROC-AUC needs class scores, which it lacks."
             progress("final fit", k / (k + 1))
             fit_started = time.perf_counter()
             model = clone(pipe).fit(self.X_train, self.y_train)
             fit_seconds = time.perf_counter() - fit_started
             values = self.score(model)
         total = time.perf_counter() - started
+        notes = [reason, values.pop("roc_auc_note", "")]
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-            reason = reason or NOT_CONVERGED
+            notes.append(NOT_CONVERGED)
+        reason = " ".join(n for n in notes if n)
         cv_mean = float(np.mean(scores)) if scores else None
         row = {
             "model": name,
@@ -243,19 +247,12 @@ class Trainer:
         y_pred = model.predict(self.X_test)
         if self.task != CLASSIFICATION:
             return metrics.regression_metrics(self.y_test, y_pred)
-        binary = len(self.classes) == 2
-        scores = proba = None
-        if binary:
+        if len(self.classes) == 2:
             scores = metrics.positive_scores(model, self.X_test, self.classes, self.positive)
         else:
-            proba = self._proba(model, self.X_test)
+            scores = metrics.class_scores(model, self.X_test, self.classes)
         return metrics.classification_metrics(
-            self.y_test,
-            y_pred,
-            classes=self.classes,
-            positive=self.positive,
-            scores=scores,
-            proba=proba,
+            self.y_test, y_pred, classes=self.classes, positive=self.positive, scores=scores
         )
 
     def _proba(self, model, X) -> np.ndarray | None:
@@ -307,14 +304,26 @@ class Trainer:
                     }
                 )
         proba = self._proba(model, self.X_test)
-        curves = []
+        curves, roc_note = [], ""
         if len(labels) == 2:
             score = metrics.positive_scores(model, self.X_test, labels, self.positive)
-            curves.append(_roc(y_true == self.positive, score, self.positive))
-        elif proba is not None:
-            for k, c in enumerate(labels):
-                if 0 < (y_true == c).sum() < len(y_true):
-                    curves.append(_roc(y_true == c, proba[:, k], c))
+            if 0 < (y_true == self.positive).sum() < len(y_true):
+                curves.append(_roc(y_true == self.positive, score, self.positive))
+            else:
+                roc_note = "The test rows hold a single class, so there is no ROC curve."
+        else:
+            # probabilities, else the decision function (Ridge Classifier, Linear SVM)
+            scores = proba
+            if scores is None:
+                scores = metrics.class_scores(model, self.X_test, labels)
+            if scores is None:
+                roc_note = "This model gives no class scores, so there is no ROC curve."
+            else:
+                for k, c in enumerate(labels):
+                    if 0 < (y_true == c).sum() < len(y_true):
+                        curves.append(_roc(y_true == c, scores[:, k], c))
+                if proba is None:
+                    roc_note = "Scores: the model's decision function (it has no probabilities)."
         details = {
             "kind": CLASSIFICATION,
             "classes": [str(c) for c in labels],
@@ -322,6 +331,7 @@ class Trainer:
             "confusion": matrix.tolist(),
             "report": rows,
             "roc": curves,
+            "roc_note": roc_note,
         }
         return details, proba
 

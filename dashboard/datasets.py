@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from dashboard._ml_prep import strict_direction
 from dashboard.errors import InvalidParameter
 from dashboard.ingest import ingest_to_parquet
 from dashboard.optimize import optimize_parquet
@@ -54,7 +55,12 @@ def _noop(step: str, done: float, total: float) -> None:
 
 
 def column_table(df: pd.DataFrame) -> list[dict]:
-    """Return one row per column: name, dtype, non-null, missing %, unique, memory bytes."""
+    """Return one row per column: name, dtype, non-null, missing %, unique, memory bytes.
+
+    Also ``monotonic``: ``increasing`` / ``decreasing`` for a whole-number column whose
+    values strictly rise / fall down the rows (a row number), else ``""`` — the ML page
+    leaves such columns out as identifiers without reading the rows.
+    """
     n = len(df)
     memory = df.memory_usage(deep=True, index=False)
     rows = []
@@ -69,6 +75,7 @@ def column_table(df: pd.DataFrame) -> list[dict]:
                 "missing_pct": round(100 * (n - non_null) / n, 2) if n else 0.0,
                 "unique": int(col.nunique(dropna=True)),
                 "memory": int(memory[name]),
+                "monotonic": strict_direction(col),
             }
         )
     return rows

@@ -43,6 +43,7 @@ from dashboard._ml_catalogue import (
     default_models,
     model_names,
     skip_reason,
+    too_slow_models,
 )
 from dashboard._ml_client import (
     SetupFailed,
@@ -84,6 +85,8 @@ __all__ = [
     "infer_task",
     "plan_features",
     "skip_reason",
+    "too_slow_models",
+    "training_rows",
 ]
 
 OK, FAILED, OVER_TIME, SKIPPED, OVER_MEMORY = (
@@ -114,7 +117,8 @@ class Comparison:
             ``mape`` in %), ``cv_mean`` / ``cv_std`` (the ranking metric across folds),
             ``fit_seconds`` (final fit), ``total_seconds`` (folds, fit and scoring) and
             ``peak_mb`` (memory the model needed above the idle training process).
-        models: Every requested model, in order (finished or not).
+        models: Every requested model, in order (finished or not), then the catalogue
+            models too slow for this size that were not requested (skipped rows).
         cv_scores: ``{model: [score per fold]}`` in the ranking metric's unit.
         best: The model ranked first (highest or lowest ``cv_mean``), or None.
         details: The best model's details (see the module docs), or None.
@@ -214,22 +218,29 @@ def cpu_share() -> int:
 
 
 def _resolve_models(task: str, models: Sequence[str] | None, train_rows: int) -> list[str]:
+    """Return the models to list, requested (or default) ones first.
+
+    Then every catalogue model too slow for ``train_rows`` that is not among them: each
+    becomes a skipped row with its reason.
+    """
     if models is None:
-        return default_models(task, train_rows)
-    names = list(dict.fromkeys(models))
-    if not names:
-        raise InvalidParameter("Choose at least one model.")
-    unknown = [m for m in names if m not in CATALOGUE[task]]
-    if unknown:
-        raise InvalidParameter(
-            f"Unknown {task} model(s): {', '.join(unknown)}. "
-            f"Choose from: {', '.join(model_names(task))}."
-        )
-    return names
+        names = default_models(task, train_rows)
+    else:
+        names = list(dict.fromkeys(models))
+        if not names:
+            raise InvalidParameter("Choose at least one model.")
+        unknown = [m for m in names if m not in CATALOGUE[task]]
+        if unknown:
+            raise InvalidParameter(
+                f"Unknown {task} model(s): {', '.join(unknown)}. "
+                f"Choose from: {', '.join(model_names(task))}."
+            )
+    return names + [m for m in too_slow_models(task, train_rows) if m not in names]
 
 
-def _train_rows(rows: int, test_size: float) -> int:
-    return rows - math.ceil(rows * test_size)  # train_test_split rounds the test part up
+def training_rows(rows: int, test_size: float) -> int:
+    """Return the training rows of a split of ``rows`` (the test part is rounded up)."""
+    return rows - math.ceil(rows * test_size)
 
 
 def _row(name: str, status: str, reason: str) -> dict:
@@ -274,7 +285,10 @@ def compare_models(
         task: ``classification`` or ``regression``; None infers it (numeric with more than
             20 distinct values → regression).
         models: Display names from the catalogue (``model_names(task)``); None for the
-            defaults at this size (``default_models``).
+            defaults at this size (``default_models``). Every catalogue model too slow
+            for this many training rows (``too_slow_models``: SVR above
+            ``SVR_MAX_ROWS``, k-NN above ``KNN_MAX_ROWS``) is listed too, last, as a
+            ``skipped`` row with its reason, whether requested or not.
         test_size: Share of rows held out for testing, 0.1 to 0.4.
         cv_folds: Cross-validation folds on the training part, 3 to 10; None for 5 below
             5,000 rows, else 3.
@@ -309,7 +323,7 @@ def compare_models(
     )
     chosen_metric = metric or DEFAULT_METRIC[data.task]
     metric_spec(data.task, chosen_metric)  # an unknown key raises InvalidParameter
-    names = _resolve_models(data.task, models, _train_rows(len(data.y), test_size))
+    names = _resolve_models(data.task, models, training_rows(len(data.y), test_size))
     report = progress or (lambda step, done, total: None)
     result = Comparison(
         task=data.task,
@@ -373,7 +387,7 @@ def _run(
         "metric": result.metric,
         "n_jobs": n_jobs or cpu_share(),
     }
-    train_rows = _train_rows(result.rows, result.test_size)
+    train_rows = training_rows(result.rows, result.test_size)
     result = replace(result, train_rows=train_rows, test_rows=result.rows - train_rows)
     if on_model is not None:
         on_model(result)

@@ -161,8 +161,9 @@ def confusion(details: dict) -> go.Figure:
 def roc_curves(details: dict) -> go.Figure:
     """ROC curve(s) on the test split: the positive class, or one per class (one-vs-rest)."""
     curves = details.get("roc") or []
+    note = details.get("roc_note") or ""
     if not curves:
-        return empty_figure("This model gives no class scores, so no ROC curve.")
+        return empty_figure(note or "No ROC curve for this model on the test rows.")
     fig = go.Figure(
         [
             go.Scatter(
@@ -186,6 +187,8 @@ def roc_curves(details: dict) -> go.Figure:
         ]
     )
     title = "ROC curve" if len(curves) == 1 else "ROC curves (one class against the rest)"
+    if note:
+        title += f"<br><sup>{note}</sup>"
     fig.update_layout(
         **_LAYOUT,
         title=title,

@@ -9,11 +9,13 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from dash import no_update
 
 from callbacks import jobs
 from callbacks.jobproc import launch
 from callbacks.ml import (
     build_request,
+    form_outputs,
     form_state,
     render_results,
     render_setup,
@@ -276,3 +278,43 @@ def test_ml207_banner_names_the_model_being_trained(services, session, sleeper):
     status = jobs.reconcile(services, session, None, None)[2]
     assert status.startswith("Training Gradient Boosting — 5 of 10 — ")
     assert status.endswith(" s")
+
+
+def test_ml208_admission_leaves_out_models_too_slow_for_the_data(services, session):
+    rng = np.random.default_rng(0)
+    n = 12_600  # 10,080 training rows at a 20 % test share: SVR is skipped
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n)})
+    ingest_frame(services, session, frame)
+    request = {"target": "y", "models": ["Ridge", "SVR"], "test_size": 0.2}
+    assert estimate_ml(services, session, request)["models"] == 1
+    # a larger test share leaves SVR under its limit: it trains and counts
+    assert estimate_ml(services, session, {**request, "test_size": 0.25})["models"] == 2
+
+
+def test_ml209_preselection_and_skip_labels_follow_the_chosen_test_share(
+    make_app, services, session
+):
+    rng = np.random.default_rng(0)
+    n = 12_600  # SVR's limit is 10,000 training rows: 10,080 at 20 %, 9,450 at 25 %
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n)})
+    ingest_frame(services, session, frame)
+    data = services.store.info_by_name(session, "data")
+
+    def svr(state):
+        label = next(o["label"] for o in state["model_options"] if o["value"] == "SVR")
+        return label, "SVR" in state["models"]
+
+    assert svr(form_state(data, target="y")) == (
+        "SVR (skipped above 10,000 training rows)",
+        False,
+    )
+    at_25 = form_state(data, target="y", test_percent=25)
+    assert at_25["test_percent"] == 25 and svr(at_25) == ("SVR", True)
+    assert svr(form_state(data, target="y", test_percent=10))[1] is False
+    # the form callback takes the share as an input and refreshes only the models then
+    outputs = form_outputs(services, session, "y", "auto", 25, share_only=True)
+    assert outputs[5] == at_25["model_options"] and outputs[6] == at_25["models"]
+    assert all(o is no_update for o in outputs[:5] + outputs[7:])
+    app = make_app()
+    refresh = next(v for k, v in app.callback_map.items() if "ml-models.value" in k)
+    assert "ml-test-share" in [i["id"] for i in refresh["inputs"]]

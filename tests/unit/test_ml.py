@@ -308,3 +308,118 @@ def test_ml009_dates_identifiers_and_importance_by_original_column():
     assert result.table.iloc[0]["r2"] > 0.9
     assert result.best_pipeline.predict(frame.drop(columns="y").head(3)).shape == (3,)
     assert any("The features that matter most" in s and "when" in s for s in result.summary)
+
+
+def three_classes(n: int = 300, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    kind = np.where(x[:, 0] > 0.5, "c", np.where(x[:, 1] > 0, "b", "a"))
+    x = x + rng.normal(0, 0.6, size=(n, 2))  # overlapping classes: AUCs below 1
+    return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "kind": kind})
+
+
+def test_ml011_macro_ovr_auc_is_the_mean_of_binary_aucs_and_equals_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import get_scorer
+
+    from dashboard._ml_metrics import class_scores, ovr_roc_auc, ovr_roc_auc_scorer
+
+    frame = three_classes()
+    X, y = frame[["x0", "x1"]], frame["kind"]
+    model = LogisticRegression().fit(X, y)
+    classes = ["a", "b", "c"]
+    scores = class_scores(model, X, classes)
+    auc, note = ovr_roc_auc(y, scores, classes)
+    expected = roc_auc_score(y, model.predict_proba(X), multi_class="ovr", average="macro")
+    assert note == "" and 0.5 < auc < 1
+    assert auc == pytest.approx(expected, rel=1e-12)
+    assert ovr_roc_auc_scorer(model, X, y) == pytest.approx(
+        get_scorer("roc_auc_ovr")(model, X, y), rel=1e-12
+    )
+    # no scores at all: None with a reason, never a silent blank
+    from dashboard._ml_metrics import classification_metrics
+
+    out = classification_metrics(y, model.predict(X), classes=classes, scores=None)
+    assert out["roc_auc"] is None and out["roc_auc_note"].startswith("ROC-AUC not computed")
+
+
+@pytest.mark.parametrize("name", ["Ridge Classifier", "Linear SVM"])
+def test_ml012_multiclass_roc_auc_and_curves_from_the_decision_function(name):
+    frame = three_classes()
+    result = compare_models(frame, target="kind", models=[name], metric="roc_auc", test_size=0.25)
+    row = result.table.iloc[0]
+    _, X_test, _, y_test = train_test_split(
+        frame[["x0", "x1"]], frame["kind"], test_size=0.25, random_state=0, stratify=frame["kind"]
+    )
+    pipe = result.best_pipeline
+    assert not hasattr(pipe, "predict_proba")
+    margins = pipe.decision_function(X_test)
+    fitted = list(pipe.classes_)
+    per_class = [roc_auc_score(y_test == c, margins[:, fitted.index(c)]) for c in "abc"]
+    assert row["roc_auc"] == pytest.approx(float(np.mean(per_class)), rel=1e-12)
+    assert "ROC-AUC" not in row["reason"]
+    # ranked by ROC-AUC: cross-validated with the same scores
+    assert len(result.cv_scores[name]) == 5 and row["cv_mean"] > 0.5
+    curves = result.details["roc"]
+    assert [c["class"] for c in curves] == ["a", "b", "c"]
+    assert [c["auc"] for c in curves] == pytest.approx(per_class, rel=1e-12)
+    assert "decision function" in result.details["roc_note"]
+
+
+def test_ml013_too_slow_models_are_listed_as_skipped_even_when_not_requested():
+    from dashboard.ml import _resolve_models, default_models
+
+    frame = regression_frame(12_600)  # 10,080 training rows: above SVR's 10,000
+    result = compare_models(frame, target="y", models=["Ridge"], cv_folds=3)
+    table = result.table.set_index("model")
+    assert list(result.table["model"]) == ["Ridge", "SVR"] and result.models == ("Ridge", "SVR")
+    assert table.loc["SVR", "status"] == "skipped"
+    assert "above its limit of 10,000" in table.loc["SVR", "reason"]
+    assert result.best == "Ridge"
+    # models=None: the defaults, then every too-slow model of the task as a skipped row
+    names = _resolve_models("regression", None, 100_001)
+    assert names[: len(default_models("regression", 100_001))] == default_models(
+        "regression", 100_001
+    )
+    assert names[-2:] == ["k-Nearest Neighbours", "SVR"]
+    assert _resolve_models("classification", None, 100_001)[-1] == "k-Nearest Neighbours"
+    assert _resolve_models("regression", None, 10_000) == default_models("regression", 10_000)
+
+
+def test_ml014_near_unique_whole_numbers_named_like_ids_or_row_numbers_are_left_out():
+    from dashboard._ml_prep import facts_from_column_table, facts_from_frame, plan_features
+    from dashboard.datasets import column_table
+
+    rng = np.random.default_rng(3)
+    n = 400
+    order_number = rng.permutation(n) + 1000
+    order_number[:6] = order_number[6:12]  # 394 of 400 distinct: 98.5 %
+    frame = pd.DataFrame(
+        {
+            "InvoiceNo": rng.permutation(n) + 536_000,  # all distinct, not in row order
+            "CustomerID": rng.permutation(n),
+            "order_number": order_number,
+            "row": np.arange(n, 0, -1),  # a row number, counting down
+            "step": np.arange(n) * 3,  # rises down the rows
+            "width": rng.normal(10, 2, n),  # a near-unique decimal: a real feature
+            "width_mm": rng.permutation(n) * 1.0 + 0.5,  # all distinct decimals: kept too
+            "count": rng.integers(0, 300, n),  # plain whole numbers, 54 % distinct: kept
+            "y": rng.normal(size=n),
+        }
+    )
+    assert frame["order_number"].nunique() / n == 0.985
+    plan = plan_features(facts_from_frame(frame), "y")
+    reasons = {e["column"]: e["reason"] for e in plan.excluded}
+    assert reasons["InvoiceNo"].startswith("identifier-like (a distinct whole number per row")
+    assert reasons["CustomerID"].startswith("identifier-like")
+    assert reasons["order_number"] == (
+        "identifier-like (98.5% distinct whole numbers, named like an id)"
+    )
+    assert reasons["row"].startswith("identifier-like")
+    assert reasons["step"] == "identifier-like (whole numbers strictly increasing down the rows)"
+    assert plan.numeric == ("width", "width_mm", "count")
+    # the web process reads the same facts from the column table (no rows)
+    assert plan_features(facts_from_column_table(column_table(frame)), "y") == plan
+    # a near-unique integer neither named like an id nor in row order stays
+    shuffled = frame.assign(amount=rng.permutation(n) + 7)[["amount", "y"]]
+    assert plan_features(facts_from_frame(shuffled), "y").numeric == ("amount",)
