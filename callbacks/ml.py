@@ -346,8 +346,9 @@ def render_results(services, session_id: str | None):
 def form_outputs(services, session_id, target, task, test_percent, share_only: bool) -> tuple:
     """Return the form's outputs (see ``register``) after a target, task or share change.
 
-    A new test share changes the training rows, so only the models' labels and their
-    pre-selection are refreshed (``share_only``); the features, metric and folds stay.
+    A new test share changes the training rows, so only the models' labels ("skipped above
+    N training rows") are refreshed (``share_only``); the models the user picked, the
+    features, metric and folds stay.
     """
     keep = (no_update,) * 10
     try:
@@ -359,7 +360,7 @@ def form_outputs(services, session_id, target, task, test_percent, share_only: b
         return keep
     state = form_state(data, target=target, task=task or "auto", test_percent=test_percent)
     if share_only:
-        return (*keep[:5], state["model_options"], state["models"], *keep[7:])
+        return (*keep[:5], state["model_options"], *keep[6:])
     return (
         state["task_note"],
         state["task_options"],
