@@ -20,6 +20,7 @@ Every problem the user can fix raises `InvalidParameter` with one plain sentence
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,22 +98,50 @@ def _matrix(rows: np.ndarray, codes: np.ndarray, n_rows: int, n_items: int) -> s
     return matrix
 
 
+AMOUNT_WORDS = frozenset(
+    {
+        "quantity", "quantities", "qty", "qnt", "amount", "amounts", "amt", "price", "prices",
+        "total", "totals", "subtotal", "cost", "costs", "value", "values", "revenue",
+        "sales", "sale", "spend", "spent", "turnover", "profit", "margin", "discount",
+        "tax", "vat", "net", "gross", "weight", "volume", "units", "count", "sum",
+    }
+)  # fmt: skip
+"""Word parts of a column name that say it holds amounts (compared in lower case)."""
+
+
+def name_parts(column: str) -> list[str]:
+    """Return the lower-case word parts of a column name (``unitPrice`` → unit, price)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(column))
+    return [part for part in re.split(r"[^a-z]+", spaced.lower()) if part]
+
+
+def looks_like_amount(column: str) -> bool:
+    """Return True when a word part of the column name names an amount (price, qty…)."""
+    return any(part in AMOUNT_WORDS for part in name_parts(column))
+
+
 def check_not_amounts(series: pd.Series, column: str) -> None:
     """Refuse a column of numeric amounts (prices, quantities) as an item column.
 
-    Whole numbers are accepted as product codes; fractions or negative numbers are not.
+    Whole numbers are accepted as product codes (SKUs, also when read as floats because of
+    gaps), unless the column is named like an amount (``quantity``, ``unit_price``…);
+    fractions or negative numbers are never item names.
     """
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         return
     values = series.dropna()
-    fractional = pd.api.types.is_float_dtype(values.dtype) and bool(
-        (values != np.floor(values)).any()
-    )
-    if fractional or bool((values < 0).any()):
-        example = values[(values != np.floor(values)) | (values < 0)].iloc[0]
+    odd = values < 0
+    if pd.api.types.is_float_dtype(values.dtype):
+        odd |= values != np.floor(values)
+    named = looks_like_amount(column)
+    if bool(odd.any()) or (named and len(values)):
+        example = values[odd].iloc[0] if bool(odd.any()) else values.iloc[0]
+        why = f"for example {example:g}" + (
+            f"; the name '{column}' says so too" if named and not bool(odd.any()) else ""
+        )
         raise InvalidParameter(
-            f"Column '{column}' holds numeric amounts (for example {example:g}), not item "
-            "names: choose the column that names the products."
+            f"Column '{column}' holds numeric amounts ({why}), not item names: choose the "
+            "column that names or codes the products (product, item, SKU…) instead."
         )
 
 

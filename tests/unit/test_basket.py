@@ -397,3 +397,27 @@ def test_mb017_returned_lines_are_left_out_with_a_quantity_column():
         )
     with pytest.raises(InvalidParameter, match="long layout only"):
         find_rules(retail, layout="onehot", quantity="quantity")
+
+
+def test_mb018_numeric_amounts_named_like_amounts_are_refused_codes_are_not():
+    retail = retail_transactions()
+    bought = retail[retail["quantity"] > 0]  # whole, positive quantities: still amounts
+    with pytest.raises(InvalidParameter, match="'quantity' holds numeric amounts") as refused:
+        find_rules(bought, layout="long", transaction="invoice", item="quantity")
+    assert "choose the column that names or codes the products" in str(refused.value)
+    lines = pd.DataFrame(
+        {
+            "order": [1, 1, 2, 2, 3, 3],
+            "Unit Price": [10.0, 20.0, 10.0, 20.0, 10.0, None],  # round prices
+            "TotalAmount": [5, 7, 5, 7, 5, 7],
+            "sku": [1017.0, 2044.0, 1017.0, 2044.0, 1017.0, None],  # codes read as floats
+        }
+    )
+    for column in ("Unit Price", "TotalAmount"):
+        with pytest.raises(InvalidParameter, match=f"'{column}' holds numeric amounts"):
+            find_rules(lines, layout="long", transaction="order", item=column)
+    spread = pd.DataFrame({"qty_1": [1, 2, 1, 3], "qty_2": [2, 1, 3, 1]})
+    with pytest.raises(InvalidParameter, match="'qty_1' holds numeric amounts"):
+        find_rules(spread, layout="basket", columns=["qty_1", "qty_2"])
+    result = find_rules(lines, layout="long", transaction="order", item="sku", min_support=0.5)
+    assert list(result.items["item"]) == ["1017", "2044"]  # integer codes stay items
