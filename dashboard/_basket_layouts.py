@@ -12,6 +12,8 @@ Conventions (the same in every layout, so the layouts agree):
   one-hot row of zeros is: supports are shares of *all* transactions, as in mlxtend;
 * long layout: rows without a transaction id are ignored (they belong to no basket), and
   so are rows whose quantity is 0 or less when a quantity column is given (returns);
+* basket layout spread over columns: the columns must share items, and none may hold a
+  different value in almost every row (that is an id, not an item);
 * one-hot layout: missing values are "not bought".
 
 Every problem the user can fix raises `InvalidParameter` with one plain sentence.
@@ -231,8 +233,48 @@ def encode_basket(df: pd.DataFrame, columns: list[str], sep: str | None) -> Tran
         rows = np.tile(np.arange(n_rows, dtype=np.int64), len(columns))
         tokens = stacked
     codes, names, dropped = _clean_codes(tokens)
+    if len(columns) > 1:
+        _check_spread(codes.reshape(len(columns), n_rows), list(columns), names)
     matrix = _matrix(rows, codes, n_rows, len(names))
     return Transactions(matrix, tuple(names), "basket", dropped)
+
+
+ID_SHARE = 0.95
+"""A spread item column with a different value in this share of the rows is an id."""
+ID_MIN_ROWS = 20
+"""Fewer rows than this cannot tell an id from a column of varied items."""
+
+
+def _check_spread(codes: np.ndarray, columns: list[str], names: list[str]) -> None:
+    """Refuse item columns that cannot be items spread over columns.
+
+    Args:
+        codes: Item codes (``-1`` = no item), one row per column, one column per table row.
+        columns: The column names, in the order of ``codes``.
+        names: The item names the codes point to.
+    """
+    n_rows = codes.shape[1]
+    distinct = [np.unique(row[row >= 0]) for row in codes]
+    if n_rows >= ID_MIN_ROWS:
+        for column, values in zip(columns, distinct, strict=True):
+            if len(values) >= ID_SHARE * n_rows:
+                raise InvalidParameter(
+                    f"Column '{column}' has a different value in almost every row: it is an "
+                    "id (of the transaction or of the row), not an item name. Leave it out of "
+                    "the item columns; for a table with one row per item bought, choose the "
+                    "long layout with the transaction id as its transaction column."
+                )
+    if not len(names):
+        return
+    in_columns = np.bincount(np.concatenate(distinct), minlength=len(names))
+    if int(in_columns.max()) < 2:
+        listed = ", ".join(f"'{c}'" for c in columns)
+        raise InvalidParameter(
+            f"The columns {listed} have no value in common, so they do not list the same "
+            "kind of items (items spread over columns share their products). Choose only "
+            "the columns that hold item names, or, if one of them identifies the "
+            "transaction (one row per item bought), the long layout."
+        )
 
 
 def encode_onehot(df: pd.DataFrame, columns: list[str] | None) -> Transactions:

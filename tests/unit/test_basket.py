@@ -421,3 +421,20 @@ def test_mb018_numeric_amounts_named_like_amounts_are_refused_codes_are_not():
         find_rules(spread, layout="basket", columns=["qty_1", "qty_2"])
     result = find_rules(lines, layout="long", transaction="order", item="sku", min_support=0.5)
     assert list(result.items["item"]) == ["1017", "2044"]  # integer codes stay items
+
+
+def test_mb019_spread_columns_that_are_ids_or_share_nothing_are_refused():
+    retail = retail_transactions()
+    with pytest.raises(InvalidParameter, match="'invoice', 'product' have no value in common"):
+        find_rules(retail, layout="basket", columns=["invoice", "product"])  # long data
+    numbered = retail.assign(line=np.arange(len(retail)))
+    with pytest.raises(InvalidParameter, match="'line' has a different value in almost every"):
+        find_rules(numbered, layout="basket", columns=["line", "product"])
+    baskets = [list(g) for _, g in retail.groupby("invoice", sort=False)["product"]]
+    _, _, spread, _ = layouts_of(baskets)
+    ids = spread.assign(receipt=[f"R{i}" for i in range(len(spread))])
+    with pytest.raises(InvalidParameter, match="choose the long layout") as refused:
+        find_rules(ids, layout="basket", columns=["receipt", *spread.columns])
+    assert "'receipt' has a different value in almost every row" in str(refused.value)
+    result = find_rules(spread, layout="basket", columns=list(spread.columns))
+    assert result.n_transactions == len(baskets)  # real spread items still pass
