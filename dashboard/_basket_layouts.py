@@ -14,7 +14,9 @@ Conventions (the same in every layout, so the layouts agree):
   so are rows whose quantity is 0 or less when a quantity column is given (returns);
 * basket layout spread over columns: the columns must share items, and none may hold a
   different value in almost every row (that is an id, not an item);
-* one-hot layout: missing values are "not bought".
+* one-hot layout: missing values are "not bought"; column names are cleaned as item names
+  are (columns named like "no item" are left out, columns named alike after trimming are
+  one item, bought when any of them says so).
 
 Every problem the user can fix raises `InvalidParameter` with one plain sentence.
 """
@@ -46,7 +48,8 @@ class Transactions:
         matrix: ``scipy.sparse.csr_matrix`` of bool, shape (transactions, items).
         items: Item names, sorted; ``items[j]`` names column ``j``.
         layout: The layout read: ``long``, ``basket`` or ``onehot``.
-        dropped_names: Raw values dropped as empty or placeholders (counted once per row).
+        dropped_names: Raw values dropped as empty or placeholders (counted once per row;
+            one-hot layout: the purchases in columns named like placeholders).
         returned_rows: Long layout: rows left out for a quantity of 0 or less.
     """
 
@@ -297,16 +300,24 @@ def encode_onehot(df: pd.DataFrame, columns: list[str] | None) -> Transactions:
                 "No column holds only 0/1 or true/false values, so this is not one-hot data: "
                 "choose the long or basket layout."
             )
-    names = [str(c).strip() for c in columns]
-    order = sorted(range(len(columns)), key=lambda i: names[i])
-    blocks = []
-    for i in order:
-        column = df[columns[i]]
-        bought = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        blocks.append(sp.csc_matrix(bought.reshape(-1, 1)))
+    # the item cleaning of the other layouts: columns named alike are one item (bought
+    # when any of them is 1), columns named like "no item" are left out
+    merged: dict[str, np.ndarray] = {}
+    dropped = 0
+    for column in columns:
+        bought = df[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        name = clean_name(column)
+        if name is None:
+            dropped += int(bought.sum())
+        elif name in merged:
+            merged[name] = merged[name] | bought
+        else:
+            merged[name] = bought
+    names = sorted(merged)
+    blocks = [sp.csc_matrix(merged[name].reshape(-1, 1)) for name in names]
     matrix = sp.hstack(blocks, format="csr", dtype=bool) if blocks else sp.csr_matrix((len(df), 0))
     matrix.eliminate_zeros()
-    return Transactions(matrix, tuple(names[i] for i in order), "onehot", 0)
+    return Transactions(matrix, tuple(names), "onehot", dropped)
 
 
 def encode(

@@ -139,7 +139,18 @@ def layouts_of(baskets):
 def test_mb004_long_basket_and_onehot_layouts_give_identical_rules():
     retail = retail_transactions()
     baskets = [list(g) for _, g in retail.groupby("invoice", sort=False)["product"]]
+    # names that cleaning must treat alike in every layout: padded names (one-hot columns
+    # "milk" and " milk " are one item), the same item twice, and "no item" placeholders
+    for i, basket in enumerate(baskets):
+        if i % 4 == 1:
+            basket[0] = f" {basket[0]} "
+        if i % 7 == 2:
+            basket.append(f"{basket[-1].strip()}  ")
+        if i % 5 == 3:
+            basket.append(("nan", "None", "")[i % 3])
     long, delimited, spread, onehot = layouts_of(baskets)
+    assert {"", "nan", "None"} <= set(onehot.columns)
+    assert any(c != c.strip() and c.strip() in onehot.columns for c in onehot.columns)
     kwargs = {"min_support": 0.01, "min_confidence": 0.3, "single_consequent": False}
     results = [
         find_rules(long, layout="long", transaction="invoice", item="product", **kwargs),
