@@ -449,3 +449,21 @@ def test_mb019_spread_columns_that_are_ids_or_share_nothing_are_refused():
     assert "'receipt' has a different value in almost every row" in str(refused.value)
     result = find_rules(spread, layout="basket", columns=list(spread.columns))
     assert result.n_transactions == len(baskets)  # real spread items still pass
+
+
+def test_mb020_given_columns_and_separator_win_over_detection():
+    skus = pd.DataFrame({"order": [1, 1, 2, 2, 3, 3, 4], "sku": [17, 24, 17, 24, 17, 35, 24]})
+    assert detect_layout(skus).layout is None  # integer codes: nothing recognised
+    given = find_rules(skus, transaction="order", item="sku", min_support=0.5)
+    named = find_rules(skus, layout="long", transaction="order", item="sku", min_support=0.5)
+    assert given.layout == "long"
+    pd.testing.assert_frame_equal(given.rules, named.rules)
+    retail = retail_transactions()  # the quantity is still detected: returns left out
+    assert find_rules(retail, transaction="invoice", item="product").returned_rows == 296
+
+    names = pd.DataFrame(
+        {"items": ["bread, white;jam", "jam;bread, white", "butter, salted;jam", "jam;tea, green"]}
+    )
+    assert detect_layout(names).sep == ","
+    result = find_rules(names, sep=";", min_support=0.25)
+    assert sorted(result.items["item"]) == ["bread, white", "butter, salted", "jam", "tea, green"]
