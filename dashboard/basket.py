@@ -78,8 +78,11 @@ class BasketResult:
         parameters: ``min_support``, ``min_count``, ``min_confidence``, ``min_lift``,
             ``max_len`` (the one used), ``single_consequent``, ``algorithm``.
         note: Set when the run was adapted to fit in memory (a shorter maximum length).
-        estimate: The guard's figures: ``levels`` (itemset bounds per length),
-            ``needed_mb``, ``budget_mb``.
+        estimate: The guard's figures: ``pairs`` (frequent pairs counted exactly, or None
+            when too costly to count), ``certain_mb`` (memory of the mined matrix, its
+            FP-tree, the single items and the pairs with their rules, in MB),
+            ``max_itemsets`` (mining stops beyond this many itemsets) and ``budget_mb``
+            (the working memory allowed).
     """
 
     rules: pd.DataFrame
