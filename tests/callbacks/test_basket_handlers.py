@@ -292,3 +292,30 @@ def test_mb109_a_sample_changed_without_the_full_data_is_mined_with_a_note(make_
     status, _content = handlers.render(services, session_id)
     assert "The full data has no column 'article'" in text_of(status)
     assert "only the 2,000-row sample was mined" in text_of(status)
+
+
+def test_mb110_onehot_without_chosen_columns_reads_only_0_1_columns(services, session):
+    frame = pd.DataFrame(
+        {
+            "bread": [1, 1, 0, 1, 0, 1] * 5,
+            "store": [3, 7, 3, 7, 3, 7] * 5,  # two values, not flags
+            "butter": [1.0, 1.0, 0.0, 0.0, 1.0, 1.0] * 5,
+            "jam": [True, True, False, True, False, True] * 5,
+            "city": ["a", "b", "a", "b", "a", "b"] * 5,
+        }
+    )
+    upload = services.uploads.receive(
+        session, "t.csv", io.BytesIO(frame.to_csv(index=False).encode())
+    )
+    request = {"kind": "ingest", "source": "upload", "upload_id": upload.upload_id}
+    assert jobs.execute(services, session, request)["ok"]
+    request = handlers.build_request(
+        {**LONG, "layout": "onehot", "onehot_columns": []}, columns_of(services, session)
+    )
+    owner = services.signer.verify(session)
+    estimate = handlers.estimate_basket(services, owner, request)
+    assert estimate["extra"]["items"] == 3  # bread, butter, jam: not store
+    result = jobs.execute(services, session, request)
+    assert result["ok"], result
+    record = services.store.info_by_name(owner, "basket_rules")
+    assert record.meta["counts"]["items"] == 3
