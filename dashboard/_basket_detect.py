@@ -140,7 +140,7 @@ def _long_columns(df: pd.DataFrame) -> tuple[str | None, str | None]:
     return transaction, item
 
 
-def _returns_column(df: pd.DataFrame) -> str | None:
+def returns_column(df: pd.DataFrame) -> str | None:
     """Return a quantity column holding negative values (returned lines), or None."""
     for c in df.columns:
         series = df[c]
@@ -182,7 +182,7 @@ def detect_layout(df: pd.DataFrame) -> LayoutGuess:
         )
     transaction, item = _long_columns(df)
     if transaction and item:
-        quantity = _returns_column(df)
+        quantity = returns_column(df)
         returns = (
             f" Rows with a '{quantity}' of 0 or less (returns) are left out." if quantity else ""
         )

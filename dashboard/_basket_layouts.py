@@ -12,7 +12,11 @@ Conventions (the same in every layout, so the layouts agree):
   one-hot row of zeros is: supports are shares of *all* transactions, as in mlxtend;
 * long layout: rows without a transaction id are ignored (they belong to no basket), and
   so are rows whose quantity is 0 or less when a quantity column is given (returns);
-* one-hot layout: missing values are "not bought".
+* basket layout spread over columns: the columns must share items, and none may hold a
+  different value in almost every row (that is an id, not an item);
+* one-hot layout: missing values are "not bought"; column names are cleaned as item names
+  are (columns named like "no item" are left out, columns named alike after trimming are
+  one item, bought when any of them says so).
 
 Every problem the user can fix raises `InvalidParameter` with one plain sentence.
 """
@@ -20,6 +24,7 @@ Every problem the user can fix raises `InvalidParameter` with one plain sentence
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +48,8 @@ class Transactions:
         matrix: ``scipy.sparse.csr_matrix`` of bool, shape (transactions, items).
         items: Item names, sorted; ``items[j]`` names column ``j``.
         layout: The layout read: ``long``, ``basket`` or ``onehot``.
-        dropped_names: Raw values dropped as empty or placeholders (counted once per row).
+        dropped_names: Raw values dropped as empty or placeholders (counted once per row;
+            one-hot layout: the purchases in columns named like placeholders).
         returned_rows: Long layout: rows left out for a quantity of 0 or less.
     """
 
@@ -97,22 +103,50 @@ def _matrix(rows: np.ndarray, codes: np.ndarray, n_rows: int, n_items: int) -> s
     return matrix
 
 
+AMOUNT_WORDS = frozenset(
+    {
+        "quantity", "quantities", "qty", "qnt", "amount", "amounts", "amt", "price", "prices",
+        "total", "totals", "subtotal", "cost", "costs", "value", "values", "revenue",
+        "sales", "sale", "spend", "spent", "turnover", "profit", "margin", "discount",
+        "tax", "vat", "net", "gross", "weight", "volume", "units", "count", "sum",
+    }
+)  # fmt: skip
+"""Word parts of a column name that say it holds amounts (compared in lower case)."""
+
+
+def name_parts(column: str) -> list[str]:
+    """Return the lower-case word parts of a column name (``unitPrice`` → unit, price)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(column))
+    return [part for part in re.split(r"[^a-z]+", spaced.lower()) if part]
+
+
+def looks_like_amount(column: str) -> bool:
+    """Return True when a word part of the column name names an amount (price, qty…)."""
+    return any(part in AMOUNT_WORDS for part in name_parts(column))
+
+
 def check_not_amounts(series: pd.Series, column: str) -> None:
     """Refuse a column of numeric amounts (prices, quantities) as an item column.
 
-    Whole numbers are accepted as product codes; fractions or negative numbers are not.
+    Whole numbers are accepted as product codes (SKUs, also when read as floats because of
+    gaps), unless the column is named like an amount (``quantity``, ``unit_price``…);
+    fractions or negative numbers are never item names.
     """
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         return
     values = series.dropna()
-    fractional = pd.api.types.is_float_dtype(values.dtype) and bool(
-        (values != np.floor(values)).any()
-    )
-    if fractional or bool((values < 0).any()):
-        example = values[(values != np.floor(values)) | (values < 0)].iloc[0]
+    odd = values < 0
+    if pd.api.types.is_float_dtype(values.dtype):
+        odd |= values != np.floor(values)
+    named = looks_like_amount(column)
+    if bool(odd.any()) or (named and len(values)):
+        example = values[odd].iloc[0] if bool(odd.any()) else values.iloc[0]
+        why = f"for example {example:g}" + (
+            f"; the name '{column}' says so too" if named and not bool(odd.any()) else ""
+        )
         raise InvalidParameter(
-            f"Column '{column}' holds numeric amounts (for example {example:g}), not item "
-            "names: choose the column that names the products."
+            f"Column '{column}' holds numeric amounts ({why}), not item names: choose the "
+            "column that names or codes the products (product, item, SKU…) instead."
         )
 
 
@@ -202,8 +236,48 @@ def encode_basket(df: pd.DataFrame, columns: list[str], sep: str | None) -> Tran
         rows = np.tile(np.arange(n_rows, dtype=np.int64), len(columns))
         tokens = stacked
     codes, names, dropped = _clean_codes(tokens)
+    if len(columns) > 1:
+        _check_spread(codes.reshape(len(columns), n_rows), list(columns), names)
     matrix = _matrix(rows, codes, n_rows, len(names))
     return Transactions(matrix, tuple(names), "basket", dropped)
+
+
+ID_SHARE = 0.95
+"""A spread item column with a different value in this share of the rows is an id."""
+ID_MIN_ROWS = 20
+"""Fewer rows than this cannot tell an id from a column of varied items."""
+
+
+def _check_spread(codes: np.ndarray, columns: list[str], names: list[str]) -> None:
+    """Refuse item columns that cannot be items spread over columns.
+
+    Args:
+        codes: Item codes (``-1`` = no item), one row per column, one column per table row.
+        columns: The column names, in the order of ``codes``.
+        names: The item names the codes point to.
+    """
+    n_rows = codes.shape[1]
+    distinct = [np.unique(row[row >= 0]) for row in codes]
+    if n_rows >= ID_MIN_ROWS:
+        for column, values in zip(columns, distinct, strict=True):
+            if len(values) >= ID_SHARE * n_rows:
+                raise InvalidParameter(
+                    f"Column '{column}' has a different value in almost every row: it is an "
+                    "id (of the transaction or of the row), not an item name. Leave it out of "
+                    "the item columns; for a table with one row per item bought, choose the "
+                    "long layout with the transaction id as its transaction column."
+                )
+    if not len(names):
+        return
+    in_columns = np.bincount(np.concatenate(distinct), minlength=len(names))
+    if int(in_columns.max()) < 2:
+        listed = ", ".join(f"'{c}'" for c in columns)
+        raise InvalidParameter(
+            f"The columns {listed} have no value in common, so they do not list the same "
+            "kind of items (items spread over columns share their products). Choose only "
+            "the columns that hold item names, or, if one of them identifies the "
+            "transaction (one row per item bought), the long layout."
+        )
 
 
 def encode_onehot(df: pd.DataFrame, columns: list[str] | None) -> Transactions:
@@ -226,16 +300,24 @@ def encode_onehot(df: pd.DataFrame, columns: list[str] | None) -> Transactions:
                 "No column holds only 0/1 or true/false values, so this is not one-hot data: "
                 "choose the long or basket layout."
             )
-    names = [str(c).strip() for c in columns]
-    order = sorted(range(len(columns)), key=lambda i: names[i])
-    blocks = []
-    for i in order:
-        column = df[columns[i]]
-        bought = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        blocks.append(sp.csc_matrix(bought.reshape(-1, 1)))
+    # the item cleaning of the other layouts: columns named alike are one item (bought
+    # when any of them is 1), columns named like "no item" are left out
+    merged: dict[str, np.ndarray] = {}
+    dropped = 0
+    for column in columns:
+        bought = df[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        name = clean_name(column)
+        if name is None:
+            dropped += int(bought.sum())
+        elif name in merged:
+            merged[name] = merged[name] | bought
+        else:
+            merged[name] = bought
+    names = sorted(merged)
+    blocks = [sp.csc_matrix(merged[name].reshape(-1, 1)) for name in names]
     matrix = sp.hstack(blocks, format="csr", dtype=bool) if blocks else sp.csr_matrix((len(df), 0))
     matrix.eliminate_zeros()
-    return Transactions(matrix, tuple(names[i] for i in order), "onehot", 0)
+    return Transactions(matrix, tuple(names), "onehot", dropped)
 
 
 def encode(

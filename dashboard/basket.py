@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dashboard._basket_detect import LAYOUTS, LayoutGuess, detect_layout
+from dashboard._basket_detect import LAYOUTS, LayoutGuess, detect_layout, returns_column
 from dashboard.errors import InvalidParameter
 
 __all__ = [
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("fpgrowth", "apriori")
 DETECT_ROWS = 2_000
 """Rows `find_rules` looks at when it detects the layout itself."""
+DEFAULT_SEP = ","
+"""`find_rules`' separator; another one given is kept over the detected one."""
 
 Progress = Callable[[str, float, float], None]
 
@@ -76,8 +78,11 @@ class BasketResult:
         parameters: ``min_support``, ``min_count``, ``min_confidence``, ``min_lift``,
             ``max_len`` (the one used), ``single_consequent``, ``algorithm``.
         note: Set when the run was adapted to fit in memory (a shorter maximum length).
-        estimate: The guard's figures: ``levels`` (itemset bounds per length),
-            ``needed_mb``, ``budget_mb``.
+        estimate: The guard's figures: ``pairs`` (frequent pairs counted exactly, or None
+            when too costly to count), ``certain_mb`` (memory of the mined matrix, its
+            FP-tree, the single items and the pairs with their rules, in MB),
+            ``max_itemsets`` (mining stops beyond this many itemsets) and ``budget_mb``
+            (the working memory allowed).
     """
 
     rules: pd.DataFrame
@@ -156,6 +161,12 @@ def _resolve_layout(df, layout, transaction, item, columns, sep, quantity):
     """Return ``(layout, transaction, item, columns, sep, quantity)``, detecting the rest."""
     if layout is not None:
         return layout, transaction, item, columns, sep, quantity
+    if transaction and item:  # the two columns of the long layout: nothing to guess
+        if quantity is None:
+            others = [c for c in df.columns if c not in (transaction, item)]
+            quantity = returns_column(df[others].head(DETECT_ROWS))
+        log.info("long layout: a transaction and an item column were given")
+        return "long", transaction, item, columns, sep, quantity
     guess = detect_layout(df.head(DETECT_ROWS))
     if guess.layout is None:
         raise InvalidParameter(
@@ -168,7 +179,7 @@ def _resolve_layout(df, layout, transaction, item, columns, sep, quantity):
         transaction or guess.transaction,
         item or guess.item,
         columns or (list(guess.columns) or None),
-        guess.sep or sep,
+        sep if sep != DEFAULT_SEP else (guess.sep or sep),  # a separator given wins
         quantity or guess.quantity,
     )
 
@@ -190,7 +201,7 @@ def find_rules(
     layout: str | None = None,
     transaction: str | None = None,
     item: str | None = None,
-    sep: str = ",",
+    sep: str = DEFAULT_SEP,
     min_support: float = 0.01,
     min_confidence: float = 0.3,
     min_lift: float = 1.0,
@@ -207,10 +218,13 @@ def find_rules(
 
     Args:
         df: The transactions, in one of `LAYOUTS`.
-        layout: ``long``, ``basket`` or ``onehot``; None detects it (`detect_layout`).
+        layout: ``long``, ``basket`` or ``onehot``; None means ``long`` when both
+            ``transaction`` and ``item`` are given, and detects it (`detect_layout`)
+            otherwise.
         transaction: Long layout: the column identifying the transaction.
         item: Long layout: the item column (basket layout: the delimited column).
-        sep: Basket layout with one column: the separator between items.
+        sep: Basket layout with one column: the separator between items; a separator
+            other than the default ``,`` is kept when the layout is detected.
         min_support: Minimum share of transactions holding an itemset, in (0, 1].
         min_confidence: Minimum confidence of a rule, in [0, 1].
         min_lift: Minimum lift of a rule (1 = no better than chance).

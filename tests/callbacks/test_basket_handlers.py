@@ -292,3 +292,61 @@ def test_mb109_a_sample_changed_without_the_full_data_is_mined_with_a_note(make_
     status, _content = handlers.render(services, session_id)
     assert "The full data has no column 'article'" in text_of(status)
     assert "only the 2,000-row sample was mined" in text_of(status)
+
+
+def test_mb110_onehot_without_chosen_columns_reads_only_0_1_columns(services, session):
+    frame = pd.DataFrame(
+        {
+            "bread": [1, 1, 0, 1, 0, 1] * 5,
+            "store": [3, 7, 3, 7, 3, 7] * 5,  # two values, not flags
+            "butter": [1.0, 1.0, 0.0, 0.0, 1.0, 1.0] * 5,
+            "jam": [True, True, False, True, False, True] * 5,
+            "city": ["a", "b", "a", "b", "a", "b"] * 5,
+        }
+    )
+    upload = services.uploads.receive(
+        session, "t.csv", io.BytesIO(frame.to_csv(index=False).encode())
+    )
+    request = {"kind": "ingest", "source": "upload", "upload_id": upload.upload_id}
+    assert jobs.execute(services, session, request)["ok"]
+    request = handlers.build_request(
+        {**LONG, "layout": "onehot", "onehot_columns": []}, columns_of(services, session)
+    )
+    owner = services.signer.verify(session)
+    estimate = handlers.estimate_basket(services, owner, request)
+    assert estimate["extra"]["items"] == 3  # bread, butter, jam: not store
+    result = jobs.execute(services, session, request)
+    assert result["ok"], result
+    record = services.store.info_by_name(owner, "basket_rules")
+    assert record.meta["counts"]["items"] == 3
+
+
+def test_mb111_rules_csv_download_neutralises_formulas_in_item_names(make_app):
+    app = make_app(job_memory_limit_mb=100_000)
+    services = app.services
+    session_id = services.signer.new()
+    baskets = [["=cmd", "bread"]] * 9 + [["jam", "tea"]] * 6 + [["bread", "jam"]] * 3
+    frame = pd.DataFrame(
+        [(f"T{i}", item) for i, basket in enumerate(baskets) for item in basket],
+        columns=["invoice", "product"],
+    )
+    owner = services.signer.verify(session_id)
+    upload = services.uploads.receive(
+        owner, "t.csv", io.BytesIO(frame.to_csv(index=False).encode())
+    )
+    request = {"kind": "ingest", "source": "upload", "upload_id": upload.upload_id}
+    assert jobs.execute(services, session_id, request)["ok"]
+    result = run(services, session_id, quantity=None, min_confidence=0.1)
+    assert result["ok"], result
+    _, content = handlers.render(services, session_id)
+    buttons = [b for b in content.children[-1].children[1].children[0].children]
+    links = {b.id["file"]: b.href for b in buttons}
+    response = app.server.test_client().get(links["rules"])
+    assert response.status_code == 200
+    text = response.data.decode()
+    assert "'=cmd" in text
+    assert not any(cell.startswith("=") for line in text.splitlines() for cell in line.split(","))
+    rules = pd.read_csv(io.StringIO(text))
+    assert "'=cmd" in set(rules["antecedents"]) | set(rules["consequents"])
+    itemsets = app.server.test_client().get(links["itemsets"]).data.decode()
+    assert "'=cmd" in itemsets and "\n=cmd" not in itemsets

@@ -139,7 +139,18 @@ def layouts_of(baskets):
 def test_mb004_long_basket_and_onehot_layouts_give_identical_rules():
     retail = retail_transactions()
     baskets = [list(g) for _, g in retail.groupby("invoice", sort=False)["product"]]
+    # names that cleaning must treat alike in every layout: padded names (one-hot columns
+    # "milk" and " milk " are one item), the same item twice, and "no item" placeholders
+    for i, basket in enumerate(baskets):
+        if i % 4 == 1:
+            basket[0] = f" {basket[0]} "
+        if i % 7 == 2:
+            basket.append(f"{basket[-1].strip()}  ")
+        if i % 5 == 3:
+            basket.append(("nan", "None", "")[i % 3])
     long, delimited, spread, onehot = layouts_of(baskets)
+    assert {"", "nan", "None"} <= set(onehot.columns)
+    assert any(c != c.strip() and c.strip() in onehot.columns for c in onehot.columns)
     kwargs = {"min_support": 0.01, "min_confidence": 0.3, "single_consequent": False}
     results = [
         find_rules(long, layout="long", transaction="invoice", item="product", **kwargs),
@@ -397,3 +408,62 @@ def test_mb017_returned_lines_are_left_out_with_a_quantity_column():
         )
     with pytest.raises(InvalidParameter, match="long layout only"):
         find_rules(retail, layout="onehot", quantity="quantity")
+
+
+def test_mb018_numeric_amounts_named_like_amounts_are_refused_codes_are_not():
+    retail = retail_transactions()
+    bought = retail[retail["quantity"] > 0]  # whole, positive quantities: still amounts
+    with pytest.raises(InvalidParameter, match="'quantity' holds numeric amounts") as refused:
+        find_rules(bought, layout="long", transaction="invoice", item="quantity")
+    assert "choose the column that names or codes the products" in str(refused.value)
+    lines = pd.DataFrame(
+        {
+            "order": [1, 1, 2, 2, 3, 3],
+            "Unit Price": [10.0, 20.0, 10.0, 20.0, 10.0, None],  # round prices
+            "TotalAmount": [5, 7, 5, 7, 5, 7],
+            "sku": [1017.0, 2044.0, 1017.0, 2044.0, 1017.0, None],  # codes read as floats
+        }
+    )
+    for column in ("Unit Price", "TotalAmount"):
+        with pytest.raises(InvalidParameter, match=f"'{column}' holds numeric amounts"):
+            find_rules(lines, layout="long", transaction="order", item=column)
+    spread = pd.DataFrame({"qty_1": [1, 2, 1, 3], "qty_2": [2, 1, 3, 1]})
+    with pytest.raises(InvalidParameter, match="'qty_1' holds numeric amounts"):
+        find_rules(spread, layout="basket", columns=["qty_1", "qty_2"])
+    result = find_rules(lines, layout="long", transaction="order", item="sku", min_support=0.5)
+    assert list(result.items["item"]) == ["1017", "2044"]  # integer codes stay items
+
+
+def test_mb019_spread_columns_that_are_ids_or_share_nothing_are_refused():
+    retail = retail_transactions()
+    with pytest.raises(InvalidParameter, match="'invoice', 'product' have no value in common"):
+        find_rules(retail, layout="basket", columns=["invoice", "product"])  # long data
+    numbered = retail.assign(line=np.arange(len(retail)))
+    with pytest.raises(InvalidParameter, match="'line' has a different value in almost every"):
+        find_rules(numbered, layout="basket", columns=["line", "product"])
+    baskets = [list(g) for _, g in retail.groupby("invoice", sort=False)["product"]]
+    _, _, spread, _ = layouts_of(baskets)
+    ids = spread.assign(receipt=[f"R{i}" for i in range(len(spread))])
+    with pytest.raises(InvalidParameter, match="choose the long layout") as refused:
+        find_rules(ids, layout="basket", columns=["receipt", *spread.columns])
+    assert "'receipt' has a different value in almost every row" in str(refused.value)
+    result = find_rules(spread, layout="basket", columns=list(spread.columns))
+    assert result.n_transactions == len(baskets)  # real spread items still pass
+
+
+def test_mb020_given_columns_and_separator_win_over_detection():
+    skus = pd.DataFrame({"order": [1, 1, 2, 2, 3, 3, 4], "sku": [17, 24, 17, 24, 17, 35, 24]})
+    assert detect_layout(skus).layout is None  # integer codes: nothing recognised
+    given = find_rules(skus, transaction="order", item="sku", min_support=0.5)
+    named = find_rules(skus, layout="long", transaction="order", item="sku", min_support=0.5)
+    assert given.layout == "long"
+    pd.testing.assert_frame_equal(given.rules, named.rules)
+    retail = retail_transactions()  # the quantity is still detected: returns left out
+    assert find_rules(retail, transaction="invoice", item="product").returned_rows == 296
+
+    names = pd.DataFrame(
+        {"items": ["bread, white;jam", "jam;bread, white", "butter, salted;jam", "jam;tea, green"]}
+    )
+    assert detect_layout(names).sep == ","
+    result = find_rules(names, sep=";", min_support=0.25)
+    assert sorted(result.items["item"]) == ["bread, white", "butter, salted", "jam", "tea, green"]
