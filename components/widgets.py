@@ -65,11 +65,9 @@ def stat_cards(stats: list[Stat], **kwargs) -> dbc.Row:
 #: AG Grid column options for a right-aligned number shown with 4 significant digits.
 NUMBER_COLUMN = {
     "type": "rightAligned",
-    # numbers formatted; text (the first and last date of a date column) shown as it is
-    "valueFormatter": {
-        "function": "params.value == null ? '' : typeof params.value === 'number' ? "
-        "d3.format(',.4~g')(params.value) : String(params.value)"
-    },
+    # assets/dashAgGridFunctions.js: numbers formatted, text (a date column's first and
+    # last day) shown as it is
+    "valueFormatter": {"function": "formatNumber(params.value, d3)"},
 }
 
 

@@ -45,4 +45,4 @@ def test_pl001_date_columns_show_their_first_and_last_day_as_dates():
     assert (numbers["min"], numbers["mean"]) == (1, 2.0)
     # the number formatter leaves text (dates) as it is instead of printing NaN
     formatter = {c["field"]: c for c in grid.columnDefs}["min"]["valueFormatter"]["function"]
-    assert "typeof params.value === 'number'" in formatter
+    assert formatter == "formatNumber(params.value, d3)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,6 +81,10 @@ def test_ml301_train_three_models_with_progress_lock_rows_and_confusion_matrix(d
     names = wait_until(lambda: model_cells(dash_duo))
     assert sorted(names) == sorted(models)
     assert grid_cells(dash_duo, f"#{ML.TABLE}", "status") == ["ok"] * 3
+    # figures are shown rounded to 4 significant digits, not as 0.982828282828
+    scores = grid_cells(dash_duo, f"#{ML.TABLE}", "cv_mean")
+    assert len(scores) == 3 and all(re.fullmatch(r"[01](\.\d+)?", s) for s in scores)
+    assert all(len(re.sub(r"\D", "", s).lstrip("0")) <= 4 for s in scores), scores
     dash_duo.wait_for_contains_text(f"#{ML.BEST}", "Confusion matrix")
     cells = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{ML.CONFUSION_GRAPH} .hm")
     assert cells, "the confusion matrix heatmap is not drawn"
