@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboard._profile_columns import ColumnFacts
+from dashboard._profile_text import NUMBERS_MIN_SHARE
 
 MISSING_HIGH_PCT = 50.0
 """A column missing more than this share of its values is a high-severity issue."""
@@ -33,6 +34,9 @@ QUALITY_FORMULA = (
     " (outliers, negative values) changes the share of missing cells in the rows that remain."
 )
 
+#: Text columns whose values read as numbers this often (and less than
+#: ``NUMBERS_MIN_SHARE``) are reported as mixing numbers and text.
+MIXED_MIN_SHARE = 0.5
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -115,7 +119,8 @@ def _column_issues(f: ColumnFacts) -> list[dict]:
         pct = 100.0 * f.unique / max(1, f.rows - f.missing)
         message = (
             f"'{name}' has a different value in {pct:.1f}% of its rows: it looks like an"
-            " identifier (a key), useful to join or look up rows but not to analyse."
+            " identifier (a key), useful to join or look up rows but not to analyse. No"
+            " cleaning needed: the Machine Learning page leaves such columns out."
         )
         found.append(_issue(name, "identifier", "low", message, None))
     if f.text is not None:
@@ -157,7 +162,12 @@ def _text_issues(f: ColumnFacts) -> list[dict]:
         types = ", ".join(f"{t} ({100 * share:.0f}%)" for t, share in text.mixed["types"].items())
         message = f"'{name}' mixes kinds of values: {types}."
         fix = None
-        if text.numeric_share >= 0.5:
+        if text.numeric_share < 0.5:
+            message += (
+                " Fewer than half read as numbers, so no cleaning step makes them one kind"
+                " without losing most of them: correct the source file."
+            )
+        else:
             message += " Most read as numbers; converting turns the rest into missing values."
             decimal = text.numbers["decimal"] if text.numbers is not None else "auto"
             fix = {
@@ -169,6 +179,15 @@ def _text_issues(f: ColumnFacts) -> list[dict]:
         return [_issue(name, "mixed_types", "medium", message, fix)]
     if text.numbers is not None:
         return [_numbers_issue(name, text.numbers)]
+    if MIXED_MIN_SHARE <= text.numeric_share < NUMBERS_MIN_SHARE:
+        # text values, most of them numbers: too few for "numbers stored as text"
+        pct = 100 * text.numeric_share
+        message = (
+            f"'{name}' mixes numbers and text: {pct:.0f}% of its values read as numbers, the"
+            " rest do not. Converting turns the rest into missing values."
+        )
+        fix = {"op": "convert_numeric", "columns": [name], "decimal": "auto", "allow_missing": True}
+        return [_issue(name, "mixed_types", "medium", message, fix)]
     if text.dates is not None:
         return [_dates_issue(name, text.dates)]
     return []

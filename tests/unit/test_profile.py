@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard import _profile_stream
+from dashboard.cleaning import apply_steps
 from dashboard.errors import DataLoadError, InvalidParameter
 from dashboard.plots import MISSING_BARS, correlation_figure, missing_figure
 from dashboard.profile import (
@@ -278,7 +279,22 @@ def test_mixed_types_in_object_column():
     }
     words = pd.DataFrame({"m": pd.Series(["a", "b", "c", 1], dtype=object)})
     (found,) = issues_of(compute_profile(words), "mixed_types")
-    assert found["fix"] is None
+    assert found["fix"] is None and "correct the source file" in found["message"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "category"])
+def test_text_mostly_numbers_is_reported_as_mixing_numbers_and_text(dtype):
+    # 70 % numbers: too few for "numbers stored as text", too many to say nothing
+    values = ["1", "2.5", "3", "4", "5", "6", "7", "unknown", "none given", "x"] * 10
+    df = pd.DataFrame({"v": pd.Series(values, dtype=dtype), "k": range(100)})
+    (found,) = issues_of(compute_profile(df), "mixed_types")
+    assert found["message"].startswith("'v' mixes numbers and text: 70% of its values read")
+    cleaned = apply_steps(df, [found["fix"]]).frame
+    assert cleaned["v"].dtype.kind == "f" and int(cleaned["v"].isna().sum()) == 30
+    assert not issues_of(compute_profile(cleaned), "mixed_types")
+    # a text column with a few numbers among words is not flagged
+    few = pd.DataFrame({"v": pd.Series(["1", "a", "b", "c"] * 25, dtype=dtype)})
+    assert not issues_of(compute_profile(few), "mixed_types")
 
 
 def test_dates_stored_as_text_in_one_format():
