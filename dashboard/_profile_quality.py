@@ -29,7 +29,9 @@ QUALITY_FORMULA = (
     "100 − min(40, 1 × % missing cells) − min(20, 1 × % duplicate rows)"
     " − min(15, 5 × constant or empty columns) − min(15, 5 × mixed-type columns)."
     " Missing cells are counted in the distinct rows of the columns that are not constant,"
-    " so removing duplicate rows or constant columns never lowers the score. Filling missing"
+    " so removing duplicate rows or constant columns never lowers the score. Values that the"
+    " suggested conversion of a text column to numbers would turn into missing cells count as"
+    " missing already, so converting never lowers it either. Filling missing"
     " cells or dropping mostly-empty columns raises it. Removing rows for another reason"
     " (outliers, negative values) changes the share of missing cells in the rows that remain."
 )

@@ -40,7 +40,8 @@ from dashboard._profile_charts import distribution as _distribution
 from dashboard._profile_columns import ColumnFacts, describe_column
 from dashboard._profile_quality import QUALITY_FORMULA, find_issues, quality_score
 from dashboard._profile_stream import streaming_column_stats as _streaming_column_stats
-from dashboard.errors import InvalidParameter
+from dashboard.cleaning import apply_steps
+from dashboard.errors import DataInsightsError, InvalidParameter
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,9 @@ def compute_profile(
     distinct_missing = _distinct_missing(df, facts, duplicated, duplicate_rows)
     report("quality")
     rows = len(df)
-    score, parts = quality_score(facts, rows, duplicate_rows, distinct_missing)
     issues = find_issues(facts, rows, duplicate_rows)
+    distinct_missing += _unconvertible_cells(df, facts, issues, duplicated)
+    score, parts = quality_score(facts, rows, duplicate_rows, distinct_missing)
     report("correlations")
     numeric = [f.position for f in facts if f.semantic == "numeric"]
     corr = correlation_matrix(df, numeric, correlation, MAX_CORRELATION_COLUMNS)
@@ -210,6 +212,33 @@ def _exact_duplicated(df: pd.DataFrame) -> np.ndarray:
     if suspects.any():
         duplicated[suspects] = df[suspects].duplicated().to_numpy()
     return duplicated
+
+
+def _unconvertible_cells(
+    df: pd.DataFrame, facts: list[ColumnFacts], issues: list[dict], duplicated: np.ndarray
+) -> int:
+    """Cells that a suggested conversion to numbers would turn into missing values.
+
+    They are counted as missing already (in the distinct rows), so applying the suggested
+    fix never lowers the quality score: the values it removes were not usable numbers.
+    """
+    total = 0
+    for issue in issues:
+        fix = issue.get("fix") or {}
+        if fix.get("op") != "convert_numeric" or not fix.get("allow_missing"):
+            continue
+        for name in fix.get("columns", []):
+            fact = next((f for f in facts if f.name == name and not f.constant), None)
+            if fact is None:
+                continue
+            column = df.iloc[:, [fact.position]]
+            try:
+                converted = apply_steps(column, [{**fix, "columns": [name]}]).frame.iloc[:, 0]
+            except DataInsightsError:
+                continue
+            lost = (converted.isna() & column.iloc[:, 0].notna()).to_numpy()
+            total += int(np.count_nonzero(lost[~duplicated]))
+    return total
 
 
 def _distinct_missing(

@@ -368,9 +368,10 @@ def test_quality_score_formula():
         }
     )
     o = compute_profile(df).overview
-    # Row 4 copies row 0. Distinct rows 0-3, varying columns a, mixed, b: 2 of 12 cells.
+    # Row 4 copies row 0. Distinct rows 0-3, varying columns a, mixed, b: 2 of 12 cells are
+    # missing, and 2 more ('x', 'y') would be by the suggested conversion of 'mixed'.
     assert o["quality_parts"] == {
-        "missing": round(100 * 2 / 12, 2),
+        "missing": round(100 * 4 / 12, 2),
         "duplicates": 20.0,
         "constant_columns": 5.0,
         "mixed_types": 5.0,
@@ -410,6 +411,19 @@ def messy_frame(seed: int) -> pd.DataFrame:
     # Complete rows copied many times: removing them raises the share of missing cells.
     complete = df.dropna(subset=["a", "b"]).head(3)
     return pd.concat([df, *[complete] * 10], ignore_index=True).sample(frac=1, random_state=seed)
+
+
+def test_the_suggested_conversion_of_mixed_values_does_not_lower_the_score():
+    mixed = pd.Series([1] * 55 + [f"t{i}" for i in range(45)], dtype=object)
+    mostly = pd.Series(["1", "2.5", "3", "4", "5", "6", "7", "unknown", "?", "x"] * 10)
+    for column in (mixed, mostly):
+        df = pd.DataFrame({"v": column, "k": range(100)})
+        profile = compute_profile(df)
+        (fix,) = [i["fix"] for i in profile.issues if i["column"] == "v"]
+        cleaned = compute_profile(apply_steps(df, [fix]).frame)
+        assert cleaned.overview["quality_score"] >= profile.overview["quality_score"]
+    # the values that are not numbers count as missing before (30 % of one of two columns)
+    assert profile.overview["quality_score"] == 85.0
 
 
 @pytest.mark.parametrize("seed", range(6))
