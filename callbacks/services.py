@@ -112,6 +112,9 @@ class Services:
         if self._registered_pid != os.getpid():
             self.processes.register(os.getpid(), "web")
             self._registered_pid = os.getpid()
+            master = _gunicorn_master()
+            if master is not None:  # it holds the preloaded app: it counts too
+                self.processes.register(master, "web master")
 
     def app_pids(self, exclude: frozenset[int] = frozenset()) -> dict[int, str]:
         """Return ``{pid: role}`` of the web workers and of queued or running job processes.
@@ -132,6 +135,16 @@ class Services:
     def memory_status(self, exclude: frozenset[int] = frozenset()) -> MemoryStatus:
         """Measure the app's processes (but ``exclude``) against the memory budget."""
         return measure(self.app_pids(exclude), self.settings.memory_budget_mb)
+
+
+def _gunicorn_master() -> int | None:
+    """Return the pid of the gunicorn master this worker belongs to (None outside gunicorn)."""
+    try:
+        parent = psutil.Process(os.getppid())
+        command = " ".join(parent.cmdline())
+    except psutil.Error:
+        return None
+    return parent.pid if "gunicorn" in command else None
 
 
 def _parent_pid(pid: int) -> int | None:

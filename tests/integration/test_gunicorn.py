@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from components.ids import Shell
-from tests.integration.helpers import upload_file, wait_until
+from components.ids import Shell, System
+from tests.integration.helpers import grid_cells, upload_file, wait_until
 from tests.integration.test_data_page import write_sales_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.gunicorn]
@@ -95,3 +95,14 @@ def test_gunicorn002_upload_and_ingest_across_two_workers(dash_br, gunicorn_url,
 
     dash_br.wait_for_contains_text(f"#{Shell.MESSAGE}", "Loaded 800 rows × 4 columns", timeout=60)
     dash_br.wait_for_contains_text("#data-sampling-text", "Using all 800 rows")
+    # the System page counts the gunicorn master (it holds the preloaded app) and a worker
+    dash_br.driver.get(f"{gunicorn_url}/system")
+    roles = wait_until(
+        lambda: (
+            {"web master", "web"} <= set(grid_cells(dash_br, f"#{System.PROCESSES_GRID}", "role"))
+            and grid_cells(dash_br, f"#{System.PROCESSES_GRID}", "role")
+        ),
+        timeout=20,
+        message="the System page does not list the gunicorn master and a worker",
+    )
+    assert roles.count("web master") == 1
