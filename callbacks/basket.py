@@ -134,38 +134,22 @@ def build_request(values: dict, columns: list[str]) -> dict:
     return request
 
 
-def _binary_candidates(column_table: list[dict], first_rows) -> list[str]:
-    """Columns that may be 0/1: bool, or numeric with at most two values within {0, 1}.
+def _binary_candidates(column_table: list[dict]) -> list[str]:
+    """Columns that the column table marks as 0/1 or true/false (``zero_one``).
 
-    The column table gives the type and the number of distinct values; the values of the
-    numeric candidates are seen in the dataset's first rows (``first_rows(columns)``
-    reads them), so a column holding {3, 7} is not taken for flags. The job reads the
-    candidates and keeps those that hold only 0/1 in every row.
+    The table is computed where the data is (ingest, cleaning), so a column holding {3, 7}
+    is not taken for flags and the web process reads no rows. The job reads the candidates
+    and keeps those that hold only 0/1 in every row of the data it mines.
     """
-    found, numeric = [], []
-    for c in column_table:
-        dtype = str(c.get("dtype", "")).lower()
-        if dtype in ("bool", "boolean"):
-            found.append(c["column"])
-        elif dtype.startswith(("int", "uint", "float")) and int(c.get("unique", 0)) <= 2:
-            numeric.append(c["column"])
-    if numeric:
-        head = first_rows(numeric)
-        flags = {c for c in numeric if bool(head[c].dropna().isin([0, 1]).all())}
-        found += [c for c in numeric if c in flags]
-        order = {c["column"]: i for i, c in enumerate(column_table)}
-        found.sort(key=order.__getitem__)
-    return found
+    return [c["column"] for c in column_table if c.get("zero_one")]
 
 
-def columns_to_read(request: dict, column_table: list[dict], first_rows=None) -> list[str]:
+def columns_to_read(request: dict, column_table: list[dict]) -> list[str]:
     """Return the columns the job reads for ``request``.
 
     Args:
         request: From `build_request`.
         column_table: The analysis dataset's ``meta["column_table"]``.
-        first_rows: ``first_rows(columns)`` returns the dataset's first rows of those
-            columns; needed for the one-hot layout without chosen columns.
     """
     if request["layout"] == "long":
         quantity = [request["quantity"]] if request.get("quantity") else []
@@ -174,12 +158,7 @@ def columns_to_read(request: dict, column_table: list[dict], first_rows=None) ->
         return list(request["columns"])
     if request.get("columns"):
         return list(request["columns"])
-    return _binary_candidates(column_table, first_rows)
-
-
-def _first_rows(store, session: str, data):
-    """Return ``first_rows(columns)`` reading the first rows of ``data`` (a few columns)."""
-    return lambda columns: store.read_rows(session, data.key, 0, DETECT_ROWS, columns=columns)
+    return _binary_candidates(column_table)
 
 
 def _source(store, session: str, data, needed: list[str]):
@@ -234,7 +213,7 @@ def run_basket(services, session: str, request: dict, progress) -> dict:
     column_table = data.meta.get("column_table", [])
     request = {**request, "kind": "basket"}
     build_request(_as_values(request), [c["column"] for c in column_table])  # re-check
-    needed = columns_to_read(request, column_table, _first_rows(store, session, data))
+    needed = columns_to_read(request, column_table)
     if not needed:
         raise InvalidParameter(
             "No column holds only 0/1 or true/false values, so this is not one-hot data: "
@@ -326,7 +305,7 @@ def estimate_basket(services, session: str, request: dict) -> dict | None:
     if data is None:
         return None
     column_table = data.meta.get("column_table", [])
-    needed = columns_to_read(request, column_table, _first_rows(store, session, data))
+    needed = columns_to_read(request, column_table)
     source, _full, _note = _source(store, session, data, needed)
     scale = source.rows / max(1, data.rows)
     by_name = {c["column"]: c for c in column_table}

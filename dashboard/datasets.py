@@ -59,7 +59,8 @@ def column_table(df: pd.DataFrame) -> list[dict]:
 
     Also ``monotonic``: ``increasing`` / ``decreasing`` for a whole-number column whose
     values strictly rise / fall down the rows (a row number), else ``""`` — the ML page
-    leaves such columns out as identifiers without reading the rows.
+    leaves such columns out as identifiers without reading the rows; and ``zero_one``: the
+    column is true/false or holds only 0 and 1 (the market basket's one-hot candidates).
     """
     n = len(df)
     memory = df.memory_usage(deep=True, index=False)
@@ -76,9 +77,19 @@ def column_table(df: pd.DataFrame) -> list[dict]:
                 "unique": int(col.nunique(dropna=True)),
                 "memory": int(memory[name]),
                 "monotonic": strict_direction(col),
+                "zero_one": _zero_one(col, non_null),
             }
         )
     return rows
+
+
+def _zero_one(col: pd.Series, non_null: int) -> bool:
+    """Return whether ``col`` is true/false or numbers that are all 0 or 1."""
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return True
+    if not pd.api.types.is_numeric_dtype(col.dtype) or not non_null:
+        return False
+    return bool(col.dropna().isin([0, 1]).all())
 
 
 #: Items kept by cleaning for Undo (see ``dashboard.cleaning``); they describe the data
