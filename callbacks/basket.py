@@ -18,6 +18,7 @@ from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import JobKind, request_job
 from callbacks.results import (
+    active_data,
     download_links,
     stale_message,
     stored_result,
@@ -207,9 +208,7 @@ def run_basket(services, session: str, request: dict, progress) -> dict:
     from dashboard.basket import find_rules, result_tables  # noqa: PLC0415
 
     store = services.store
-    data = store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter("Load a dataset on the Data page first.")
+    data = active_data(services, session)
     column_table = data.meta.get("column_table", [])
     request = {**request, "kind": "basket"}
     build_request(_as_values(request), [c["column"] for c in column_table])  # re-check
@@ -556,9 +555,7 @@ def register(app, services) -> None:
         *values, locked, session_id = states
         try:
             session = services.signer.verify(session_id)
-            data = services.store.info_by_name(session, "data")
-            if data is None:
-                raise InvalidParameter("Load a dataset on the Data page first.")
+            data = active_data(services, session)
             columns = [c["column"] for c in data.meta.get("column_table", [])]
             request = build_request(dict(zip(_CONTROLS, values, strict=True)), columns)
         except DataInsightsError as err:

@@ -6,6 +6,7 @@ from dash import Input, Output, State, ctx, no_update
 
 from callbacks.jobs import JobKind, request_job
 from callbacks.profile import run_profile
+from callbacks.results import active_data
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
@@ -92,9 +93,7 @@ def _active(store, session: str) -> dict:
 def run_preview(services, session: str, request: dict, progress) -> dict:
     """Job body: what the steps would do to the analysis dataset (nothing stored)."""
     store = services.store
-    data = store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter("Load a dataset on the Data page first.")
+    data = active_data(services, session)
     progress("Previewing", 0, 1)
     frame = store.read_frame(session, data.key)
     steps = validate_steps(frame, request.get("steps") or [])

@@ -20,11 +20,10 @@ from callbacks.ml_job import (
     DEFAULT_BUDGET_S,
     ML,
     MODEL,
-    NO_DATA,
     PREDICTIONS,
     RESULTS,
 )
-from callbacks.results import download_links, stale_message, stored_result
+from callbacks.results import NO_DATA, download_links, stale_message, stored_result
 from components import ml as page
 from components.ids import ML as IDS
 from components.ids import Shell

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from callbacks.jobs import JobKind
+from callbacks.results import active_data
 from callbacks.runner import job_limit_mb
 from dashboard.errors import InvalidParameter
 from dashboard.memory import process_tree_rss_mb
@@ -26,7 +27,6 @@ from dashboard.ml import CATALOGUE, TASKS, compare_models, cpu_share, skip_reaso
 log = logging.getLogger(__name__)
 
 RESULTS, PREDICTIONS, MODEL = "ml_results", "ml_predictions", "ml_model"
-NO_DATA = "Load a dataset on the Data page first."
 DEFAULT_BUDGET_S = 60
 #: MB kept free between the training process's memory guard and the job's own limit, so
 #: that a model too big for memory stops that model, not the whole job.
@@ -127,9 +127,7 @@ def _store_best(store, session, result, version: int, run_id: str, model_file) -
 def run_ml(services, session: str, request: dict, progress) -> dict:
     """Job body: compare the requested models on the analysis dataset (see module docs)."""
     store = services.store
-    data = store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter(NO_DATA)
+    data = active_data(services, session)
     params = _parameters(request)
     names = [c["column"] for c in data.meta.get("column_table", [])]
     if names and params["target"] not in names:

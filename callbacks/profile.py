@@ -9,6 +9,8 @@ from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import JobKind, request_job
 from callbacks.results import (
+    NO_DATA,
+    active_data,
     download_links,
     stale_message,
     stored_result,
@@ -43,9 +45,7 @@ MAX_DISTRIBUTIONS = 200
 def run_profile(services, session: str, request: dict, progress) -> dict:
     """Job body: profile the analysis dataset and store it as ``profile`` (protected)."""
     store = services.store
-    data = store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter("Load a dataset on the Data page first.")
+    data = active_data(services, session)
     frame = store.read_frame(session, data.key)
     profile = compute_profile(frame, dataset_version=data.version, progress=progress).to_dict()
     progress("Spearman correlations", 0, 1)
@@ -100,7 +100,7 @@ def render(services, session_id: str | None, steps: list[dict] | None = None):
     except DataInsightsError:
         return page.status("Reload the page to start a session."), None
     if services.store.info_by_name(session, "data") is None:
-        return page.status("Load a dataset on the Data page first."), None
+        return page.status(NO_DATA), None
     profile, stale = stored_profile(services, session)
     if profile is None:
         return page.status("No profile yet: click “Profile the data”."), None
@@ -161,7 +161,7 @@ def distribution_for(services, session_id: str | None, column: str | None) -> di
     """
     session = services.signer.verify(session_id)
     if services.store.info_by_name(session, "data") is None or not column:
-        raise InvalidParameter("Load a dataset on the Data page first.")
+        raise InvalidParameter(NO_DATA)
     profile, _stale = stored_profile(services, session)
     if profile is None:
         raise InvalidParameter("No profile yet: click “Profile the data”.")

@@ -17,6 +17,7 @@ from dash import Input, Output, State, no_update
 from callbacks.actions import button_action
 from callbacks.jobs import JobKind, request_job
 from callbacks.results import (
+    active_data,
     download_links,
     stale_message,
     stored_result,
@@ -100,9 +101,7 @@ def validate(services, session: str, fields: dict):
     Raises:
         InvalidParameter: No dataset, or a choice that cannot work.
     """
-    data = services.store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter("Load a dataset on the Data page first.")
+    data = active_data(services, session)
     settings = settings_from_request(fields)
     check_columns(settings, data.meta.get("column_table", []), sampled=_sampled(data))
     _source(services.store, session, data)
