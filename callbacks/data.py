@@ -187,7 +187,7 @@ def rows_page(services, session_id: str | None, key: str, request: dict | None) 
 
 def _cached_rows(services, session: str, key: str, version: int, start: int, end: int):
     cache = services.view_cache
-    cache_key = f"rows:{key}:{version}:{start}:{end}"
+    cache_key = f"rows2:{key}:{version}:{start}:{end}"
     rows = cache.get(cache_key)
     if rows is None:
         frame = services.store.read_rows(session, key, start, end)
@@ -197,10 +197,21 @@ def _cached_rows(services, session: str, key: str, version: int, start: int, end
 
 
 def _json_rows(frame) -> list[dict]:
-    # to_json handles NaN, timestamps and categories; the grid only needs display values.
+    # to_json handles NaN and categories; the grid only needs display values. Dates read as
+    # a person writes them: "2024-01-05", or "2024-01-05 14:30:00" when a time is set.
     import json  # noqa: PLC0415
 
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    import pandas as pd  # noqa: PLC0415
+
+    shown = frame.copy(deep=False)
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            present = col.dropna()
+            midnight = bool((present == present.dt.normalize()).all())
+            text = col.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+            shown[name] = text.astype(object).where(col.notna(), None)
+    return json.loads(shown.to_json(orient="records", date_format="iso"))
 
 
 INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest, estimate=estimate_ingest)

@@ -194,6 +194,14 @@ def test_cbdata011_rows_page_returns_the_requested_rows(services, session):
     assert rows_page(services, session, key, {"startRow": 1, "endRow": 3}) == page
 
 
+def test_cbdata011b_rows_page_shows_dates_as_a_person_writes_them(services, session):
+    csv = b"day,at,n\n2024-01-05,2024-01-05 14:30:00,1\n,2024-01-06 00:00:00,2\n2024-02-01,,3\n"
+    key = ingest(services, session, csv, "dates.csv")["dataset"]["data_key"]
+    rows = rows_page(services, session, key, {"startRow": 0, "endRow": 3})["rowData"]
+    assert [r["day"] for r in rows] == ["2024-01-05", None, "2024-02-01"]
+    assert [r["at"] for r in rows] == ["2024-01-05 14:30:00", "2024-01-06 00:00:00", None]
+
+
 def test_cbdata012_rows_page_past_the_end_is_short(services, session):
     key = ingest(services, session, CSV, "sales.csv")["dataset"]["data_key"]
     page = rows_page(services, session, key, {"startRow": 2, "endRow": 100})
