@@ -157,7 +157,8 @@ def _child_job(root: Path) -> dict:
 
     rss_imports, peak_imports = _rss_now(), _peak_rss()
     store = DatasetStore(root)
-    services = SimpleNamespace(store=store, signer=_Signer(), view_cache=None)
+    settings = SimpleNamespace(secret_key="bench-profile-secret")  # signs the download links
+    services = SimpleNamespace(store=store, signer=_Signer(), view_cache=None, settings=settings)
     data = store.info_by_name(SESSION, "data")
     events: list[tuple[str, float, int, int]] = []
 
