@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+from functools import partial
 
 from dash import Dash
 
-from callbacks import basket, cleaning, jobs, ml, profile, rfm, routes, shell, system
-from callbacks import data as data_callbacks
-from callbacks import home as home_callbacks
+from callbacks import jobs, routes, shell
+from callbacks.pages import PAGES
 from callbacks.services import build_services
 from components import shell as shell_layout
 from dashboard.settings import Settings
 
 BOOTSTRAP_CSS = "/assets/vendor/bootstrap.min.css"
 
-#: Every module whose ``register(app, services)`` wires callbacks, shell and jobs first.
-CALLBACK_MODULES = (
-    routes,
-    shell,
-    jobs,
-    home_callbacks,
-    data_callbacks,
-    profile,
-    cleaning,
-    ml,
-    rfm,
-    basket,
-    system,
-)
+#: The shell's modules, wired before the pages' (``callbacks.pages.PAGES``).
+SHELL_MODULES = (routes, shell, jobs)
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -62,9 +50,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     # checks the limit itself and answers 413 with a readable message.
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + (1 << 20)
     services.view_cache.init_app(app.server)
-    app.layout = shell_layout.layout
-    for module in CALLBACK_MODULES:
+    app.layout = partial(shell_layout.layout, PAGES)
+    for module in SHELL_MODULES:
         module.register(app, services)
+    for page in PAGES:
+        for register in page.register:
+            register(app, services)
     app.services = services  # for tests and tools; never mutated by callbacks
     return app
 
@@ -82,11 +73,11 @@ def _prepare_web_process() -> None:
     and its one-off allocations are shared by every worker instead of being paged in by each
     worker's first grid request.
     """
-    import io  # noqa: PLC0415
+    import io
 
-    import pandas as pd  # noqa: PLC0415
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     # The web process only reads small pages: the system allocator returns freed memory,
     # where Arrow's default pool keeps per-thread caches (jobs run elsewhere, unaffected).

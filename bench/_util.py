@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,22 +25,6 @@ def ensure_repo_on_path() -> None:
     root = str(REPO)
     if root not in sys.path:
         sys.path.insert(0, root)
-
-
-def mixed_csv(rows: int = DEFAULT_ROWS) -> Path:
-    """Return the cached mixed CSV with ``rows`` rows, generating it (in a child) if missing."""
-    from bench.make_data import csv_path  # noqa: PLC0415 - stdlib-only module
-
-    path = csv_path(rows)
-    if not path.exists():
-        print(f"generating {path.relative_to(REPO)} ({rows:,} rows), cached for later runs…")
-        subprocess.run(
-            [PYTHON, str(REPO / "bench" / "make_data.py"), "--rows", str(rows)],
-            cwd=REPO,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return path
 
 
 def median(values: Sequence[float]) -> float:

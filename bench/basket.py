@@ -8,12 +8,12 @@ Usage (from the repository root)::
 Steps, each in a fresh child process (the parent imports only the standard library, so it
 cannot raise a child's ``ru_maxrss``):
 
-1. prepare: ``dashboard._basket_synth.generate_transactions`` (long layout, one row per
+1. prepare: ``dashboard.basket._synth.generate_transactions`` (long layout, one row per
    item bought: about 8 items per basket, Zipf-like popularity, bundles bought together),
    optimized as the app stores data (``optimize_frame``: int32 ids, ``category`` items) and
    put into a ``DatasetStore`` as the app holds a large upload: every row as ``data_full``
    and a 50,000-row sample as ``data``;
-2. ours: the job body ``callbacks.basket.run_basket`` with the default settings (support
+2. ours: the job body ``dashboard.basket.job.run_basket`` with the default settings (support
    0.01, confidence 0.3, lift 1, one-item consequents, FP-Growth) and the job memory limit
    of a 1 GB container with one web worker (850 MB): it reads the two columns of the full
    data, encodes, guards, mines and stores the rules and itemsets;
@@ -46,23 +46,25 @@ SAMPLE_ROWS = 50_000
 
 
 def _rss_now() -> int:
-    import os  # noqa: PLC0415
+    import os
 
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _peak_rss() -> int:
-    import resource  # noqa: PLC0415
+    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _child_prepare(root: Path, transactions: int, items: int) -> dict:
-    from dashboard._basket_synth import generate_transactions  # noqa: PLC0415
-    from dashboard.datasets import column_table  # noqa: PLC0415
-    from dashboard.optimize import optimize_frame  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.basket import generate_transactions
+    from dashboard.data import (
+        column_table,
+        optimize_frame,
+    )
+    from dashboard.store import DatasetStore
 
     started = time.perf_counter()
     lines, _report = optimize_frame(generate_transactions(transactions, items, seed=7))
@@ -87,7 +89,7 @@ class _Services:
     """What ``run_basket`` uses: the store, the settings and the memory status."""
 
     def __init__(self, store, budget_mb: float):
-        from types import SimpleNamespace  # noqa: PLC0415
+        from types import SimpleNamespace
 
         self.store = store
         self.settings = SimpleNamespace(
@@ -95,17 +97,19 @@ class _Services:
         )
 
     def memory_status(self):
-        from dashboard.memory import measure  # noqa: PLC0415
+        from dashboard.jobs import measure
 
         return measure({}, self.settings.memory_budget_mb)
 
 
 def _child_ours(root: Path) -> dict:
     # the job process's imports (callbacks.jobs.execute imports the page modules)
-    import callbacks.basket as basket_page  # noqa: PLC0415
-    import dashboard._basket_rules  # noqa: F401, PLC0415 - mlxtend, as the job imports it
-    from dashboard.admission import estimate_job  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    import mlxtend.frequent_patterns  # noqa: F401 - as the job imports it
+
+    import dashboard.basket.job as basket_job
+    from dashboard.basket.job import BASKET
+    from dashboard.jobs import estimate_job
+    from dashboard.store import DatasetStore
 
     rss_imports = _rss_now()
     store = DatasetStore(root)
@@ -128,9 +132,9 @@ def _child_ours(root: Path) -> dict:
         "single_consequent": True,
         "algorithm": "fpgrowth",
     }
-    estimate = basket_page.estimate_basket(services, SESSION, request)
+    estimate = basket_job.estimate_basket(services, SESSION, request)
     started = time.perf_counter()
-    outcome = basket_page.run_basket(services, SESSION, request, progress)
+    outcome = basket_job.run_basket(services, SESSION, request, progress)
     wall = time.perf_counter() - started
     rules = store.info_by_name(SESSION, "basket_rules")
     store.close()
@@ -144,16 +148,16 @@ def _child_ours(root: Path) -> dict:
         "frequent_items": rules.meta["counts"]["frequent_items"],
         "guard": rules.meta["estimate"],
         "steps": [(s, t - started, r) for s, t, r in steps],
-        "admission_mb": estimate_job("basket", **estimate),
+        "admission_mb": estimate_job(BASKET, **estimate),
     }
 
 
 def _child_mlxtend(root: Path) -> dict:
-    import pandas as pd  # noqa: PLC0415
-    from mlxtend.frequent_patterns import association_rules, fpgrowth  # noqa: PLC0415
-    from mlxtend.preprocessing import TransactionEncoder  # noqa: PLC0415
+    import pandas as pd
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+    from mlxtend.preprocessing import TransactionEncoder
 
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.store import DatasetStore
 
     rss_imports = _rss_now()
     store = DatasetStore(root)

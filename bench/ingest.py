@@ -9,8 +9,8 @@ Every measurement runs in a fresh child process, so its peak RSS (``ru_maxrss``)
 own; the parent imports only the standard library so it cannot raise a child's high-water
 mark. Compared:
 
-* ours: ``dashboard.ingest.ingest_to_arrow`` (uncompressed Arrow IPC intermediate, as
-  ``datasets.load_file`` does) + ``dashboard.optimize.optimize_parquet`` (reads it
+* ours: ``dashboard.data._ingest.ingest_to_arrow`` (uncompressed Arrow IPC intermediate, as
+  ``datasets.load_file`` does) + ``dashboard.data._optimize.optimize_parquet`` (reads it
   memory-mapped, writes Parquet in 8,192-row groups) with the app's defaults (8 MB blocks,
   category ratio 0.5);
 * baseline: ``pandas.read_csv(path, engine="pyarrow")`` + ``DataFrame.to_parquet``.
@@ -39,9 +39,9 @@ from bench._util import (
     child_env,
     mb,
     median,
-    mixed_csv,
     table,
 )
+from bench.make_data import mixed_csv
 
 WALL_GOAL = 1.3
 MEMORY_GOAL = 2.0
@@ -57,26 +57,28 @@ def _rss_now() -> int:
 
 
 def _page_size() -> int:
-    import os  # noqa: PLC0415
+    import os
 
     return os.sysconf("SC_PAGE_SIZE")
 
 
 def _peak_rss() -> int:
     """Peak resident set size of this process so far, in bytes (``ru_maxrss`` is in KiB)."""
-    import resource  # noqa: PLC0415
+    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _child_ours(csv: Path, out: Path) -> dict:
-    import time  # noqa: PLC0415
+    import time
 
-    import pandas  # noqa: F401, PLC0415 - same imports as the app's job process
-    import pyarrow.parquet  # noqa: F401, PLC0415
+    import pandas  # noqa: F401 - same imports as the app's job process
+    import pyarrow.parquet  # noqa: F401
 
-    from dashboard.ingest import ingest_to_arrow  # noqa: PLC0415
-    from dashboard.optimize import optimize_parquet  # noqa: PLC0415
+    from dashboard.data import (
+        ingest_to_arrow,
+        optimize_parquet,
+    )
 
     rss_imports, peak_imports = _rss_now(), _peak_rss()
     raw = out.with_suffix(".raw.arrow")
@@ -106,10 +108,10 @@ def _child_ours(csv: Path, out: Path) -> dict:
 
 
 def _child_baseline(csv: Path, out: Path) -> dict:
-    import time  # noqa: PLC0415
+    import time
 
-    import pandas as pd  # noqa: PLC0415
-    import pyarrow.parquet  # noqa: F401, PLC0415
+    import pandas as pd
+    import pyarrow.parquet  # noqa: F401
 
     rss_imports, peak_imports = _rss_now(), _peak_rss()
     started = time.perf_counter()
@@ -132,7 +134,7 @@ def _child_baseline(csv: Path, out: Path) -> dict:
 
 
 def _child_measure(parquet: Path) -> dict:
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
     df = pd.read_parquet(parquet)
     dtypes: dict[str, int] = {}

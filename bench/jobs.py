@@ -21,7 +21,7 @@ jobs the way a page does (``set_props`` on the shell's job-request store). Print
 * (c) RSS / USS of each web worker before and after ``--rss-jobs`` trivial jobs run one
   after another (no growth expected);
 * the selftest's admission calibration hint: measured peak of a job allocating N MB vs
-  ``dashboard.admission.estimate_job("selftest", rows=0, bytes_memory=N MB)``.
+  ``dashboard.jobs._admission.estimate_job(SELFTEST, rows=0, bytes_memory=N MB)``.
 
 Everything runs on 127.0.0.1; gunicorn, the browser and the temp folder are removed at
 the end.
@@ -246,7 +246,7 @@ def session_of(driver) -> str:
 
 
 def registry_of(data_dir: Path):
-    from dashboard.jobs import JobRegistry  # noqa: PLC0415
+    from dashboard.jobs import JobRegistry
 
     return JobRegistry(data_dir / "jobs" / "registry")
 
@@ -482,7 +482,10 @@ def report(args, results, workers, sampler) -> None:
     print(rss_table(pids, results["idle"], results["after"]))
 
     if "calibration" in results:
-        from dashboard.admission import estimate_job  # noqa: PLC0415
+        from dashboard.jobs import (
+            SELFTEST,
+            estimate_job,
+        )
 
         n_mb, text = results["calibration"]
         trivial = [
@@ -501,7 +504,7 @@ def report(args, results, workers, sampler) -> None:
             )
         if cal:
             peak = cal[-1].peak_rss_mb
-            est = estimate_job("selftest", rows=0, bytes_memory=n_mb * MB)
+            est = estimate_job(SELFTEST, rows=0, bytes_memory=n_mb * MB)
             base = median(trivial) if trivial else 0.0
             print(
                 f"  job allocating {n_mb} MB: measured peak {peak:,.1f} MB, "
@@ -528,7 +531,7 @@ def report(args, results, workers, sampler) -> None:
         job_peaks = [
             s
             for s in sampler.seen.values()
-            if s.pid not in pids and "callbacks.jobproc" in s.cmd and rec.pid == s.pid
+            if s.pid not in pids and "dashboard.jobs" in s.cmd and rec.pid == s.pid
         ]
         for s in job_peaks:
             print(
@@ -544,8 +547,8 @@ def report(args, results, workers, sampler) -> None:
         if s.pid in pids:
             continue
         kind = (
-            "job interpreter (python -m callbacks.jobproc)"
-            if "callbacks.jobproc" in s.cmd
+            "job interpreter (python -m dashboard.jobs)"
+            if "dashboard.jobs" in s.cmd
             else "Dash's forked relay (fork of a worker)"
         )
         kinds.setdefault(kind, []).append(s.peak_rss / MB)

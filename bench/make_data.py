@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import DEFAULT_ROWS, OUT
+from bench._util import DEFAULT_ROWS, OUT, PYTHON, REPO
 
 SEED = 20240601
 VERSION = 1  # bump when the generator changes, so stale cached files are not reused
@@ -38,9 +39,9 @@ def csv_path(rows: int) -> Path:
 
 def _chunk(start: int, n: int):
     """Return a pyarrow Table with rows ``start .. start+n-1`` (deterministic per chunk)."""
-    import numpy as np  # noqa: PLC0415
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     rng = np.random.default_rng([SEED, start])
 
@@ -103,7 +104,7 @@ def _chunk(start: int, n: int):
 
 def generate(rows: int, path: Path) -> Path:
     """Write the CSV to ``path`` (atomically) and return it."""
-    import pyarrow.csv as pacsv  # noqa: PLC0415
+    import pyarrow.csv as pacsv
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -120,6 +121,20 @@ def generate(rows: int, path: Path) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path
+
+
+def mixed_csv(rows: int = DEFAULT_ROWS) -> Path:
+    """Return the cached mixed CSV with ``rows`` rows, generating it (in a child) if missing."""
+    path = csv_path(rows)
+    if not path.exists():
+        print(f"generating {path.relative_to(REPO)} ({rows:,} rows), cached for later runs…")
+        subprocess.run(
+            [PYTHON, str(REPO / "bench" / "make_data.py"), "--rows", str(rows)],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return path
 
 

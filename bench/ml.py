@@ -18,7 +18,7 @@ psutil, so it cannot raise a child's ``ru_maxrss``):
 1. prepare: build, optimize and store the data;
 2. baseline: a bare loop over the same pipelines in one process -- the same split and
    folds, then per model ``cross_validate`` on the training part, ``fit``, ``predict`` on
-   the test part and scikit-learn's metrics (``dashboard._ml_worker.Trainer`` builds the
+   the test part and scikit-learn's metrics (``dashboard.ml._worker.Trainer`` builds the
    split, folds and pipelines, nothing else of the app runs);
 3. job: ``callbacks.jobs.execute`` with an ``ml`` request, as the job process runs it:
    registry, admission, memory watchdog, the training process, the stored partial
@@ -62,14 +62,14 @@ RATIO_GOAL, PEAK_GOAL_MB = 1.15, 350
 
 
 def _peak_rss(who: str = "self") -> int:
-    import resource  # noqa: PLC0415
+    import resource
 
     usage = resource.RUSAGE_SELF if who == "self" else resource.RUSAGE_CHILDREN
     return resource.getrusage(usage).ru_maxrss * 1024
 
 
 def _settings(root: Path):
-    from dashboard.settings import Settings  # noqa: PLC0415
+    from dashboard.settings import Settings
 
     return Settings(
         data_dir=root / "data",
@@ -81,8 +81,8 @@ def _settings(root: Path):
 
 def diamonds_20(rows: int, seed: int = 0):
     """The diamonds table resampled to ``rows`` rows with 10 derived columns (20 in all)."""
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
+    import numpy as np
+    import pandas as pd
 
     base = pd.read_csv(DIAMONDS)
     rng = np.random.default_rng(seed)
@@ -107,11 +107,13 @@ def diamonds_20(rows: int, seed: int = 0):
 
 
 def _child_prepare(root: Path, rows: int) -> dict:
-    from callbacks.services import build_job_services  # noqa: PLC0415
-    from dashboard.datasets import column_table  # noqa: PLC0415
-    from dashboard.optimize import optimize_frame  # noqa: PLC0415
+    from dashboard.data import (
+        column_table,
+        optimize_frame,
+    )
+    from dashboard.kinds import job_context
 
-    services = build_job_services(_settings(root))
+    services = job_context(_settings(root))
     session = services.signer.new()
     df, _ = optimize_frame(diamonds_20(rows))
     info = services.store.put_frame(
@@ -130,21 +132,23 @@ def _child_prepare(root: Path, rows: int) -> dict:
 
 
 def _models() -> list[str]:
-    from dashboard.ml import default_models  # noqa: PLC0415
+    from dashboard.ml import default_models
 
     return default_models("regression", 40_000)
 
 
 def _child_baseline(root: Path, session: str) -> dict:
-    import gc  # noqa: PLC0415
+    import gc
 
-    from sklearn.model_selection import cross_validate  # noqa: PLC0415
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    from sklearn.model_selection import cross_validate
+    from threadpoolctl import threadpool_limits
 
-    from dashboard._ml_prep import prepare  # noqa: PLC0415
-    from dashboard._ml_worker import Trainer  # noqa: PLC0415
-    from dashboard.ml import cpu_share  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.ml import (
+        Trainer,
+        cpu_share,
+        prepare,
+    )
+    from dashboard.store import DatasetStore
 
     store = DatasetStore(_settings(root).store_dir)
     data = store.info_by_name(session, "data")
@@ -187,12 +191,15 @@ def _child_baseline(root: Path, session: str) -> dict:
 
 
 def _child_job(root: Path, session: str) -> dict:
-    # the job process's imports (callbacks.jobproc runs callbacks.jobs.execute)
-    from callbacks.jobs import execute  # noqa: PLC0415
-    from callbacks.services import build_job_services  # noqa: PLC0415
-    from dashboard.admission import estimate_job  # noqa: PLC0415
+    # the job process's imports (python -m dashboard.jobs runs dashboard.jobs.execute)
+    from dashboard.jobs import (
+        estimate_job,
+        execute,
+    )
+    from dashboard.kinds import job_context
+    from dashboard.ml.job import ML
 
-    services = build_job_services(_settings(root))
+    services = job_context(_settings(root))
     data = services.store.info_by_name(session, "data")
     models = _models()
     request = {
@@ -218,7 +225,7 @@ def _child_job(root: Path, session: str) -> dict:
         "peak_self": _peak_rss("self"),
         "peak_children": _peak_rss("children"),
         "estimate_mb": estimate_job(
-            "ml", rows=data.rows, bytes_memory=data.bytes_memory, models=len(models)
+            ML, rows=data.rows, bytes_memory=data.bytes_memory, models=len(models)
         ),
         "rows": table_.to_dict("records"),
         "meta_bytes": len(json.dumps(item.meta)),

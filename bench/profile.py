@@ -9,14 +9,14 @@ Steps, each in a fresh child process (the parent imports only the standard libra
 cannot raise a child's ``ru_maxrss``):
 
 1. prepare: the cached mixed CSV (``bench/make_data.py``) is read with
-   ``dashboard.ingest.load_table``, optimized with ``dashboard.optimize.optimize_frame``
+   ``dashboard.data._ingest.load_table``, optimized with ``dashboard.data._optimize.optimize_frame``
    (the dtypes the app stores: small ints, ``category``, ``str``, nullable) and put as
    ``data`` into a ``DatasetStore`` in a temporary folder;
-2. job: the profile job body, ``callbacks.profile.run_profile`` -- ``store.read_frame``,
+2. job: the profile job body, ``dashboard.profile.job.run_profile`` -- ``store.read_frame``,
    ``compute_profile(df)`` then ``correlations(df, method="spearman")``, the profile stored
    as ``profile`` -- with the imports of the app's job process. Wall time (split by the
    job's progress calls), RSS after imports, RSS with the frame loaded and peak RSS
-   (``ru_maxrss``), against ``dashboard.admission.estimate_job("profile", ...)``;
+   (``ru_maxrss``), against ``dashboard.jobs._admission.estimate_job(PROFILE, ...)``;
 3. then, in the same child (after the job's peak was recorded), the Profile page's
    callback responses built from that store as the callbacks build them: the distribution
    figure of every column (``distribution_for`` + ``plots.distribution_figure``), the
@@ -42,7 +42,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import DEFAULT_ROWS, MB, PYTHON, REPO, child_env, mb, mixed_csv, table
+from bench._util import DEFAULT_ROWS, MB, PYTHON, REPO, child_env, mb, table
+from bench.make_data import mixed_csv
 
 FIGURE_GOAL = 200_000
 SESSION = "bench-profile-session"
@@ -54,7 +55,7 @@ KB = 1000
 
 def _rss_now() -> int:
     """Current resident set size of this process, in bytes (Linux)."""
-    import os  # noqa: PLC0415
+    import os
 
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -62,18 +63,20 @@ def _rss_now() -> int:
 
 def _peak_rss() -> int:
     """Peak resident set size of this process so far, in bytes (``ru_maxrss`` is in KiB)."""
-    import resource  # noqa: PLC0415
+    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _child_prepare(csv: Path, root: Path) -> dict:
     """Load the CSV, optimize it as the app does and store it as ``data``."""
-    import time  # noqa: PLC0415
+    import time
 
-    from dashboard.ingest import load_table  # noqa: PLC0415
-    from dashboard.optimize import optimize_frame  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.data import (
+        load_table,
+        optimize_frame,
+    )
+    from dashboard.store import DatasetStore
 
     started = time.perf_counter()
     raw = load_table(csv)
@@ -109,15 +112,15 @@ class _Signer:
 
 def _response_bytes(outputs: dict) -> int:
     """Size of a Dash callback response body for ``{component id: {prop: value}}``."""
-    from plotly.io.json import to_json_plotly  # noqa: PLC0415 - what dash._utils.to_json uses
+    from plotly.io.json import to_json_plotly  # what dash._utils.to_json uses
 
     return len(to_json_plotly({"multi": True, "response": outputs}).encode())
 
 
 def _json_bytes(value) -> int:
     """Size of one component / figure / dict as JSON (plotly's encoder for figures)."""
-    import plotly.graph_objects as go  # noqa: PLC0415
-    from plotly.io.json import to_json_plotly  # noqa: PLC0415
+    import plotly.graph_objects as go
+    from plotly.io.json import to_json_plotly
 
     if isinstance(value, go.Figure):
         return len(value.to_json().encode())
@@ -130,30 +133,32 @@ def _json_bytes(value) -> int:
 
 
 def _gzip_bytes(value) -> int:
-    import gzip  # noqa: PLC0415
+    import gzip
 
-    import plotly.graph_objects as go  # noqa: PLC0415
-    from plotly.io.json import to_json_plotly  # noqa: PLC0415
+    import plotly.graph_objects as go
+    from plotly.io.json import to_json_plotly
 
     text = value.to_json() if isinstance(value, go.Figure) else to_json_plotly(value)
     return len(gzip.compress(text.encode(), compresslevel=6))
 
 
 def _child_job(root: Path) -> dict:
-    import time  # noqa: PLC0415
-    from types import SimpleNamespace  # noqa: PLC0415
+    import time
+    from types import SimpleNamespace
 
     # the job process's imports: it runs callbacks.jobs.execute, which imports the pages
-    import numpy  # noqa: F401, PLC0415
-    import pandas  # noqa: F401, PLC0415
-    import plotly.graph_objects  # noqa: F401, PLC0415
-    import pyarrow.parquet  # noqa: F401, PLC0415
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
 
-    from callbacks import profile as profile_page  # noqa: PLC0415
-    from components.ids import Profile as IDS  # noqa: PLC0415
-    from dashboard import plots  # noqa: PLC0415
-    from dashboard.admission import estimate_job  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from callbacks import profile as profile_page
+    from components.ids import Profile as IDS
+    from dashboard.jobs import estimate_job
+    from dashboard.profile import job as profile_job
+    from dashboard.profile import plots
+    from dashboard.profile.job import PROFILE
+    from dashboard.store import DatasetStore
 
     rss_imports, peak_imports = _rss_now(), _peak_rss()
     store = DatasetStore(root)
@@ -167,7 +172,7 @@ def _child_job(root: Path) -> dict:
 
     # (1) the job body
     started = time.perf_counter()
-    outcome = profile_page.run_profile(services, SESSION, {"kind": "profile"}, progress)
+    outcome = profile_job.run_profile(services, SESSION, {"kind": "profile"}, progress)
     finished = time.perf_counter()
     peak_job = _peak_rss()
     job = {
@@ -181,7 +186,7 @@ def _child_job(root: Path) -> dict:
         "message": outcome.get("message"),
         "rows": data.rows,
         "bytes_memory": data.bytes_memory,
-        "estimate_mb": estimate_job("profile", rows=data.rows, bytes_memory=data.bytes_memory),
+        "estimate_mb": estimate_job(PROFILE, rows=data.rows, bytes_memory=data.bytes_memory),
     }
 
     # (2) what the Profile page's callbacks return

@@ -16,13 +16,13 @@ cannot raise a child's ``ru_maxrss``):
    dropped at random down to the wanted count. Columns: ``customer_id`` (text,
    ``C0000001``), ``order_id`` (one per customer and day, as CDNOW's rows of one day are
    one order), ``order_date``, ``quantity``, ``amount``;
-2. prepare: the app's ingest, ``dashboard.datasets.load_file`` (read, optimize, sample
+2. prepare: the app's ingest, ``dashboard.data._datasets.load_file`` (read, optimize, sample
    50,000 rows for analysis, keep the full data as ``data_full``) into a temporary store;
 3. job: ``callbacks.jobs.execute`` of an ``rfm`` request, as the job process runs it
-   (``build_job_services``: registry, admission, slot, memory watchdog), twice: with the
+   (``job_context``: registry, admission, slot, memory watchdog), twice: with the
    CDNOW mapping (frequency = rows) and with the order id as invoice (frequency = distinct
    orders). Wall time split by the job's progress calls, RSS after imports, peak RSS
-   (``ru_maxrss``, whole process) against ``dashboard.admission.estimate_job("rfm", ...)``;
+   (``ru_maxrss``, whole process) against ``dashboard.jobs._admission.estimate_job(RFM, ...)``;
    then the page's responses built from the stored result (``render``, the scatter and
    the segment figures) as JSON bytes;
 4. baseline, same data: what a notebook would do -- read the full table, ``groupby`` the
@@ -34,6 +34,7 @@ cannot raise a child's ``ru_maxrss``):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -62,22 +63,22 @@ def csv_path(rows: int) -> Path:
 
 
 def _rss_now() -> int:
-    import os  # noqa: PLC0415
+    import os
 
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _peak_rss() -> int:
-    import resource  # noqa: PLC0415
+    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _child_generate(rows: int, out: Path) -> dict:
     """Write CDNOW scaled up to ``rows`` transactions of 100,000 customers (fewer rows: fewer)."""
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
+    import numpy as np
+    import pandas as pd
 
     rng = np.random.default_rng(SEED)
     cdnow = pd.read_csv(CDNOW, dtype={"customer_id": str}, parse_dates=["order_date"])
@@ -129,7 +130,7 @@ def _child_generate(rows: int, out: Path) -> dict:
 
 
 def _settings(root: Path):
-    from dashboard.settings import Settings  # noqa: PLC0415
+    from dashboard.settings import Settings
 
     return Settings(
         data_dir=root / "data",
@@ -140,11 +141,11 @@ def _settings(root: Path):
 
 
 def _child_prepare(csv: Path, root: Path) -> dict:
-    import time  # noqa: PLC0415
+    import time
 
-    from dashboard.datasets import load_file  # noqa: PLC0415
-    from dashboard.sessions import SessionSigner  # noqa: PLC0415
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.data import load_file
+    from dashboard.sessions import SessionSigner
+    from dashboard.store import DatasetStore
 
     settings = _settings(root)
     session = SessionSigner(SECRET).new()
@@ -166,20 +167,22 @@ def _child_prepare(csv: Path, root: Path) -> dict:
 
 
 def _child_job(root: Path, session: str, invoice: bool) -> dict:
-    import time  # noqa: PLC0415
+    import time
 
-    from callbacks.services import build_job_services  # noqa: PLC0415
+    from dashboard.kinds import job_context
 
-    services = build_job_services(_settings(root))  # imports every page's job module
-    from callbacks import jobs  # noqa: PLC0415
-    from callbacks import rfm as page  # noqa: PLC0415
-    from dashboard.admission import estimate_job  # noqa: PLC0415
+    services = job_context(_settings(root))  # imports every page's job module
+    from callbacks import jobs
+    from callbacks import rfm as page
+    from dashboard.jobs import estimate_job
+    from dashboard.rfm import job as rfm_job
+    from dashboard.rfm.job import RFM
 
     rss_imports, peak_imports = _rss_now(), _peak_rss()
     values = page.choices(services, session)["values"]
     request = {"kind": "rfm", **values, "invoice": "order_id" if invoice else None}
     events: list[tuple[str, float, int]] = []
-    original = page.RFM.run
+    original = rfm_job.RFM.run
 
     def run(services_, session_, request_, progress):
         def spy(step, done, total):
@@ -188,8 +191,8 @@ def _child_job(root: Path, session: str, invoice: bool) -> dict:
 
         return original(services_, session_, request_, spy)
 
-    services.job_kinds["rfm"] = page.JobKind("rfm", page.RFM.describe, run, page.RFM.estimate)
-    estimate = page.estimate_rfm(services, session, request)
+    services.job_kinds["rfm"] = dataclasses.replace(rfm_job.RFM, run=run)
+    estimate = rfm_job.estimate_rfm(services, session, request)
     started = time.perf_counter()
     result = jobs.execute(services, session, request)
     finished = time.perf_counter()
@@ -200,7 +203,7 @@ def _child_job(root: Path, session: str, invoice: bool) -> dict:
 
     # what the page sends, built from the stored result (as the web process does)
     def size(value) -> int:
-        from plotly.io.json import to_json_plotly  # noqa: PLC0415
+        from plotly.io.json import to_json_plotly
 
         return len(to_json_plotly(value).encode())
 
@@ -222,7 +225,7 @@ def _child_job(root: Path, session: str, invoice: bool) -> dict:
         "peak_imports": peak_imports,
         "peak": peak,
         "watchdog_peak_mb": record.peak_rss_mb if record else None,
-        "estimate_mb": estimate_job("rfm", **estimate),
+        "estimate_mb": estimate_job(RFM, **estimate),
         "sizes": {
             "page content (render)": (size(content), render_ms),
             "scatter figure": (size(scatter), scatter_ms),
@@ -235,14 +238,14 @@ def _child_job(root: Path, session: str, invoice: bool) -> dict:
 
 
 def _child_baseline(root: Path, session: str) -> dict:
-    import time  # noqa: PLC0415
+    import time
 
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
-    from sklearn.cluster import KMeans  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+    import numpy as np
+    import pandas as pd
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
 
-    from dashboard.store import DatasetStore  # noqa: PLC0415
+    from dashboard.store import DatasetStore
 
     settings = _settings(root)
     store = DatasetStore(settings.store_dir)

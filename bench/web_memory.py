@@ -43,7 +43,8 @@ if __package__ in (None, ""):
 import psutil
 import requests
 
-from bench._util import DEFAULT_ROWS, MB, REPO, child_env, mb, mixed_csv, table
+from bench._util import DEFAULT_ROWS, MB, REPO, child_env, mb, table
+from bench.make_data import mixed_csv
 
 GROWTH_GOAL_MB = 30
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -194,7 +195,7 @@ BROWSER_MARK = "DI_BENCH_BROWSER"
 
 def api_upload(url: str, secret: str, csv: Path) -> tuple[float, dict]:
     """Stream ``csv`` to ``POST /api/upload`` for a new signed session; return (s, answer)."""
-    from dashboard.sessions import SessionSigner  # noqa: PLC0415
+    from dashboard.sessions import SessionSigner
 
     session = SessionSigner(secret).new()
     started = time.monotonic()
@@ -215,8 +216,8 @@ def api_upload(url: str, secret: str, csv: Path) -> tuple[float, dict]:
 
 def start_browser(profile: Path, mark: str):
     """Start headless Chromium; every process it spawns inherits ``BROWSER_MARK=mark``."""
-    from selenium import webdriver  # noqa: PLC0415
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -256,8 +257,8 @@ def kill_marked(mark: str) -> int:
 
 
 def text_of(driver, element_id: str) -> str:
-    from selenium.common.exceptions import WebDriverException  # noqa: PLC0415
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
 
     try:
         return driver.find_element(By.ID, element_id).text
@@ -281,7 +282,7 @@ return rows.length ? Math.max(...rows) : -1;
 
 def open_data_page(driver, url: str) -> None:
     """Open ``/data`` and wait for the upload input and the session id."""
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By
 
     driver.get(f"{url}/data")
     wait_until(lambda: driver.find_elements(By.ID, "data-upload-zone"), 30, what="the Data page")
@@ -295,7 +296,7 @@ def open_data_page(driver, url: str) -> None:
 
 def run_upload(driver, csv: Path, expected: str, timeout: float) -> float:
     """Choose ``csv`` in the page's file input; return seconds until ``expected`` shows."""
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By
 
     started = time.monotonic()
     driver.find_element(By.ID, "data-upload-input").send_keys(str(csv))
@@ -316,7 +317,7 @@ def run_upload(driver, csv: Path, expected: str, timeout: float) -> float:
 
 def browse_results(driver) -> int:
     """Wait for the report, preview and column grids; scroll the preview a little."""
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By
 
     wait_until(
         lambda: driver.find_elements(By.CSS_SELECTOR, "#data-preview .ag-row"),

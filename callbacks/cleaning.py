@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dash import Input, Output, State, ctx, no_update
 
-from callbacks.jobs import JobKind, request_job
-from callbacks.profile import run_profile
-from callbacks.results import active_data
+from callbacks.jobs import request_job
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
 from components.widgets import alert
-from dashboard.cleaning import OPERATIONS, apply_to_store, preview, undo, validate_steps
-from dashboard.datasets import ActiveDataset
+from dashboard.cleaning import OPERATIONS
 from dashboard.errors import InvalidParameter
 
 NEEDS_COLUMNS = {
@@ -75,80 +72,8 @@ def build_step(op: str, columns, number, choice, value, flags=()) -> dict:
     return step
 
 
-def _active(store, session: str) -> dict:
-    data = store.info_by_name(session, "data")
-    full = store.info_by_name(session, "data_full")
-    sampled = bool(full is not None and data.meta.get("sampling", {}).get("sampled"))
-    return ActiveDataset(
-        data.key,
-        full.key if full else None,
-        data.version,
-        data.rows,
-        full.rows if full else data.rows,
-        data.columns,
-        sampled,
-    ).to_dict()
-
-
-def run_preview(services, session: str, request: dict, progress) -> dict:
-    """Job body: what the steps would do to the analysis dataset (nothing stored)."""
-    store = services.store
-    data = active_data(services, session)
-    progress("Previewing", 0, 1)
-    frame = store.read_frame(session, data.key)
-    steps = validate_steps(frame, request.get("steps") or [])
-    reports = preview(frame, steps)
-    return {"preview": reports, "message": f"Preview of {len(reports)} step(s) ready."}
-
-
-def run_clean(services, session: str, request: dict, progress) -> dict:
-    """Job body: apply the steps (a new version of ``data``) and profile the result."""
-    store = services.store
-    if not request.get("steps"):
-        raise InvalidParameter("Add at least one step first.")
-    outcome = apply_to_store(
-        store,
-        session,
-        request["steps"],
-        also_full=bool(request.get("also_full")),
-        progress=progress,
-    )
-    run_profile(services, session, {}, progress)
-    return {
-        "dataset": _active(store, session),
-        "message": f"Cleaned: version {outcome['version']} has {outcome['rows']:,} rows × "
-        f"{outcome['columns']} columns. Undo brings the previous one back.",
-    }
-
-
-def run_undo(services, session: str, request: dict, progress) -> dict:
-    """Job body: bring the previous version of ``data`` back and profile it."""
-    store = services.store
-    outcome = undo(store, session)
-    run_profile(services, session, {}, progress)
-    return {
-        "dataset": _active(store, session),
-        "message": f"Undone: back to the data before the last cleaning "
-        f"(now version {outcome.get('version')}).",
-    }
-
-
-def _estimate(services, session: str, request: dict) -> dict | None:
-    data = services.store.info_by_name(session, "data")
-    return None if data is None else {"rows": data.rows, "bytes_memory": data.bytes_memory}
-
-
-KINDS = (
-    JobKind("clean-preview", lambda r: "Previewing cleaning steps", run_preview, _estimate),
-    JobKind("clean", lambda r: "Cleaning the data", run_clean, _estimate),
-    JobKind("undo", lambda r: "Undoing the last cleaning", run_undo, _estimate),
-)
-
-
 def register(app, services) -> None:
     """Wire the cleaning step builder and its jobs."""
-    for kind in KINDS:
-        services.job_kinds[kind.name] = kind
 
     @app.callback(
         Output(IDS.CLEAN_STEPS, "data"),

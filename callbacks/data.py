@@ -6,17 +6,14 @@ import logging
 
 from dash import ALL, MATCH, Input, Output, State, ctx, html, no_update
 
-from callbacks.jobs import JobKind, request_job
+from callbacks.jobs import request_job
 from components import data as page
 from components.ids import Data as IDS
 from components.ids import Shell
 from components.widgets import alert
-from dashboard import datasets
 from dashboard.errors import AccessDenied, DataInsightsError, ItemNotFound
-from dashboard.samples import SAMPLES, write_sample
 
 log = logging.getLogger(__name__)
-SAMPLE_TITLES = {s.name: s.title for s in SAMPLES}
 
 
 # --- plain handlers (testable without a browser) ---------------------------------------
@@ -37,102 +34,6 @@ def request_from_upload(result: dict | None, locked: bool | None = False):
             "filename": result.get("filename"),
         },
     )
-
-
-def run_ingest(services, session: str, request: dict, progress) -> dict:
-    """Job body: load the requested data and return the new dataset's keys and a message."""
-    active = run_request(services, session, request, progress)
-    if active.sampled:
-        message = (
-            f"Loaded {active.rows_full:,} rows × {active.columns} columns "
-            f"(sampled {active.rows:,} rows for analysis)."
-        )
-    elif request.get("source") == "resample":
-        message = f"Using the full data: {active.rows:,} rows."
-    else:
-        message = f"Loaded {active.rows:,} rows × {active.columns} columns."
-    housekeeping(services)
-    return {"dataset": active.to_dict(), "message": message}
-
-
-def housekeeping(services) -> None:
-    """Expire idle sessions, keep the store under its disk quota, drop stray files."""
-    store = services.store
-    store.expire_idle_sessions()
-    store.enforce_quota()
-    store.sweep_orphans()
-    services.uploads.sweep(older_than_s=services.settings.session_ttl_hours * 3600)
-
-
-STREAMING_WINDOW_BYTES = 64 << 20  # ingest holds about one block and the sample at a time
-
-
-def estimate_ingest(services, session: str, request: dict) -> dict | None:
-    """Return what admission control needs to know about an ingest request's memory."""
-    if request.get("source") == "resample":
-        full = services.store.info_by_name(session, "data_full")
-        if full is None:
-            return None
-        size = (
-            full.bytes_memory
-            if request.get("use_full")
-            else full.bytes_memory * min(1.0, (request.get("size") or 0) / max(full.rows, 1))
-        )
-        return {"rows": full.rows, "bytes_memory": int(size)}
-    if request.get("source") == "upload":
-        upload = services.uploads.get(session, request["upload_id"])
-        return {"rows": 0, "bytes_memory": min(upload.size, STREAMING_WINDOW_BYTES)}
-    return None
-
-
-def run_request(services, session: str, request: dict, progress) -> datasets.ActiveDataset:
-    """Carry out one ingest request inside the job process."""
-    store, settings = services.store, services.settings
-    source = request.get("source")
-    if source == "upload":
-        upload = services.uploads.get(session, request["upload_id"])
-        return datasets.load_file(
-            store,
-            session,
-            upload.path,
-            settings=settings,
-            filename=upload.filename,
-            sheet=request.get("sheet"),
-            source_info={"upload_id": upload.upload_id},
-            progress=progress,
-        )
-    if source == "sample":
-        folder = store.scratch_path(suffix="")
-        folder.mkdir(parents=True)
-        try:
-            path = write_sample(request["name"], folder)
-            return datasets.load_file(
-                store, session, path, settings=settings, filename=path.name, progress=progress
-            )
-        finally:
-            for child in folder.iterdir():
-                child.unlink()
-            folder.rmdir()
-    if source == "resample":
-        return datasets.resample(
-            store,
-            session,
-            size=request.get("size"),
-            stratify=request.get("stratify"),
-            use_full=bool(request.get("use_full")),
-            progress=progress,
-        )
-    raise DataInsightsError("Unknown request.")
-
-
-def describe_request(request: dict) -> str:
-    """Return the one-line job summary shown while it runs."""
-    source = request.get("source")
-    if source == "sample":
-        return f"Loading the sample “{SAMPLE_TITLES.get(request.get('name'), '?')}”"
-    if source == "resample":
-        return "Using the full data" if request.get("use_full") else "Resampling"
-    return f"Loading {request.get('filename') or 'the file'}"
 
 
 def render_content(services, session_id: str | None, dataset: dict | None):
@@ -199,9 +100,9 @@ def _cached_rows(services, session: str, key: str, version: int, start: int, end
 def _json_rows(frame) -> list[dict]:
     # to_json handles NaN and categories; the grid only needs display values. Dates read as
     # a person writes them: "2024-01-05", or "2024-01-05 14:30:00" when a time is set.
-    import json  # noqa: PLC0415
+    import json
 
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
     shown = frame.copy(deep=False)
     for name in frame.columns:
@@ -214,16 +115,11 @@ def _json_rows(frame) -> list[dict]:
     return json.loads(shown.to_json(orient="records", date_format="iso"))
 
 
-INGEST = JobKind(name="ingest", describe=describe_request, run=run_ingest, estimate=estimate_ingest)
-KINDS = (INGEST,)
-
-
 # --- wiring -------------------------------------------------------------------------------
 
 
 def register(app, services) -> None:
     """Wire the Data page callbacks."""
-    services.job_kinds.update({kind.name: kind for kind in KINDS})
 
     @app.callback(
         Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),

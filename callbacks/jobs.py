@@ -1,7 +1,7 @@
 """The one background callback that runs every job, the banner, and the lock's truth.
 
 Pages do not own background callbacks: they put a request ``{"kind": ..., ...}`` into the
-shell's job-request store, and the runner here looks the kind up in ``services.job_kinds``.
+shell's job-request store, and the job process looks the kind up in ``dashboard.kinds``.
 So there is one banner with progress and Cancel on every page, and the navigation lock is
 set (through ``running=``) while a job runs.
 
@@ -15,47 +15,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import psutil
 from dash import Input, Output, State, no_update
 
 from callbacks.actions import button_action
-from callbacks.runner import JobFailed, run_job
 from components.ids import Shell as IDS
 from components.shell import BANNER_HIDDEN, BANNER_SHOWN
 from components.widgets import alert
-from dashboard.errors import AccessDenied, DataInsightsError
-from dashboard.jobs import JobRecord, JobState
-from dashboard.selftest import run_selftest
+from dashboard.errors import AccessDenied
+from dashboard.jobs import (  # noqa: F401 - the shell's runner, re-exported for pages and tests
+    CANCELLED,
+    JobRecord,
+    JobState,
+    cancel_active,
+    execute,
+    kill_tree,
+    launch,
+    outcome,
+    status_line,
+)
 
 log = logging.getLogger(__name__)
 
 BUSY = "Another job is still running. Wait for it to finish or cancel it first."
-CANCELLED = "Cancelled. Anything the job had already finished is kept."
 FAST_POLL_MS, SLOW_POLL_MS = 1000, 5000
 START_GRACE_S = 10.0  # a requested job has this long to register before the lock is dropped
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """How to run one kind of job.
-
-    Attributes:
-        name: The kind, as written in requests and in the job history.
-        describe: ``request -> str``, the line shown in the banner ("Loading sales.csv").
-        run: ``(services, session, request, progress) -> dict``, runs in the job process
-            and returns a small JSON-able result. A ``"dataset"`` entry becomes the
-            session's active dataset; a ``"message"`` entry is shown to the user.
-        estimate: ``(services, session, request) -> dict | None``, keyword arguments of
-            ``dashboard.admission.check_admission`` (rows, bytes_memory…) for admission.
-    """
-
-    name: str
-    describe: Callable[[dict], str]
-    run: Callable[..., dict]
-    estimate: Callable[..., dict | None] | None = None
 
 
 def request_job(locked: bool | None, request: dict):
@@ -63,55 +47,6 @@ def request_job(locked: bool | None, request: dict):
     if locked:
         return no_update, alert(BUSY, color="warning")
     return {**request, "t": time.time()}, ""
-
-
-def execute(services, session_id: str | None, request: dict, set_progress=None) -> dict:
-    """Run one requested job to its end and return the result for the job-result store."""
-    kind_name = request.get("kind")
-    kind = services.job_kinds.get(kind_name)
-    started = time.time()
-    try:
-        session = services.signer.verify(session_id)
-        if kind is None:
-            raise DataInsightsError(f"Unknown job kind {kind_name!r}.")
-        summary = kind.describe(request)
-        if set_progress is not None:
-            set_progress((0, "", f"{summary} — starting"))
-        estimate = kind.estimate(services, session, request) if kind.estimate else None
-        result = run_job(
-            services,
-            session,
-            kind.name,
-            summary,
-            lambda progress: kind.run(services, session, request, progress),
-            set_progress,
-            estimate=estimate,
-        )
-    except (JobFailed, DataInsightsError) as err:
-        job_id = getattr(err, "job_id", None)
-        return {"kind": kind_name, "ok": False, "message": str(err), "t": started, "job_id": job_id}
-    return {"kind": kind_name, "ok": True, **result, "t": started}
-
-
-def outcome(record: JobRecord) -> dict:
-    """Return the job-result payload of a finished job read from the registry."""
-    base = {"kind": record.kind, "job_id": record.job_id, "t": record.created}
-    if record.state is JobState.DONE:
-        return {**base, "ok": True, **(record.result or {})}
-    if record.state is JobState.CANCELLED:
-        return {**base, "ok": False, "message": CANCELLED, "cancelled": True}
-    return {**base, "ok": False, "message": record.error or "The job failed."}
-
-
-def status_line(record: JobRecord) -> str:
-    """Return the banner line of a running job: what, which step, how long.
-
-    The job's progress may carry its own ``summary`` (see ``runner._Progress``).
-    """
-    progress = record.progress or {}
-    step = progress.get("step") or "starting"
-    seconds = int(record.duration_s or 0)
-    return f"{progress.get('summary') or record.summary} — {step} — {seconds} s"
 
 
 def reconcile(services, session_id: str | None, seen: str | None, request: dict | None):
@@ -164,56 +99,8 @@ def reconcile(services, session_id: str | None, seen: str | None, request: dict 
     return idle[:6] + (result, SLOW_POLL_MS)
 
 
-def cancel_active(services, session_id: str | None) -> JobRecord | None:
-    """Stop the session's running job by its pid (works after a reload) and mark it cancelled."""
-    session = services.signer.verify(session_id)
-    record = services.jobs.active_for(session)
-    if record is None:
-        return None
-    if record.pid:
-        kill_tree(record.pid)
-    return services.jobs.cancel(record.job_id)
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a job process and its children (as Dash's own cancel does)."""
-    try:
-        parent = psutil.Process(pid)
-        victims = [*parent.children(recursive=True), parent]
-    except psutil.NoSuchProcess:
-        return
-    for proc in victims:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-
-
-SELFTEST = JobKind(
-    name="selftest",
-    describe=lambda r: f"Self-test ({int(r.get('steps', 1))} steps)",
-    run=lambda services, session, r, progress: {
-        **run_selftest(
-            steps=int(r.get("steps", 1)),
-            step_s=float(r.get("step_s", 0.1)),
-            allocate_mb=int(r.get("allocate_mb", 0)),
-            hold_dir=services.settings.cache_dir / "selftest",
-            progress=progress,
-        ),
-        "message": f"Self-test finished for session …{session[-6:]}.",
-    },
-    estimate=lambda services, session, r: (
-        {"rows": 0, "bytes_memory": int(r.get("estimate_mb", 0)) << 20}
-        if r.get("estimate_mb")
-        else None
-    ),
-)
-
-
 def register(app, services) -> None:
     """Wire the job runner, the banner, the registry poll, Cancel and result handling."""
-    if services.settings.enable_test_jobs:
-        services.job_kinds[SELFTEST.name] = SELFTEST
 
     @app.callback(
         Output(IDS.JOB_RESULT, "data"),
@@ -237,8 +124,6 @@ def register(app, services) -> None:
     def run(set_progress, request, session_id):
         if not request:
             return no_update
-        from callbacks.jobproc import launch  # noqa: PLC0415 - imports this module
-
         return launch(services, session_id, request, set_progress)
 
     @app.callback(

@@ -1,6 +1,6 @@
 """Machine Learning page wiring: the settings form, the results, the page's callbacks.
 
-The job itself is ``callbacks.ml_job`` (kind ``ml``); this module lists it in ``KINDS``. The
+The job itself is ``dashboard.ml.job`` (kind ``ml``); this module lists it in ``KINDS``. The
 page re-reads the stored ``ml_results`` on the shell's job poll whenever it changed, so the
 table fills in as each model finishes.
 
@@ -16,18 +16,11 @@ import pandas as pd
 from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import request_job
-from callbacks.ml_job import (
-    DEFAULT_BUDGET_S,
-    ML,
-    MODEL,
-    PREDICTIONS,
-    RESULTS,
-)
 from callbacks.results import NO_DATA, download_links, stale_message, stored_result
 from components import ml as page
 from components.ids import ML as IDS
 from components.ids import Shell
-from dashboard import ml_plots
+from dashboard.data import SAMPLES
 from dashboard.errors import DataInsightsError
 from dashboard.ml import (
     CATALOGUE,
@@ -44,7 +37,14 @@ from dashboard.ml import (
     skip_reason,
     training_rows,
 )
-from dashboard.samples import SAMPLES
+from dashboard.ml import plots as ml_plots
+from dashboard.ml.job import (
+    DEFAULT_BUDGET_S,
+    ML,
+    MODEL,
+    PREDICTIONS,
+    RESULTS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +379,6 @@ def form_outputs(services, session_id, target, task, test_percent, share_only: b
 
 def register(app, services) -> None:
     """Wire the Machine Learning page."""
-    services.job_kinds.update({kind.name: kind for kind in KINDS})
 
     @app.callback(
         Output(IDS.SETUP, "children"),

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import pandas as pd
 from dash import Input, Output, State, html, no_update
 
-from callbacks.jobs import JobKind, request_job
+from callbacks.jobs import request_job
 from callbacks.results import (
     NO_DATA,
-    active_data,
     download_links,
     stale_message,
     stored_result,
@@ -19,69 +17,21 @@ from callbacks.results import (
 from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
-from dashboard import plots
 from dashboard.cleaning import OPERATIONS
+from dashboard.data import EXCEL_MAX_ROWS
 from dashboard.errors import DataInsightsError, InvalidParameter
-from dashboard.exports import EXCEL_MAX_ROWS
 from dashboard.profile import (
-    compute_profile,
-    correlations,
-    distribution,
-    streaming_column_stats,
+    plots,
 )
+from dashboard.profile.job import MAX_DISTRIBUTIONS
 
 log = logging.getLogger(__name__)
 
 #: Formats the data downloads in (``/api/download`` also serves a model as joblib).
 TABLE_FORMATS = ("csv", "xlsx", "parquet")
 
-#: Columns whose distribution the profile job stores (a few KB each, in the profile's meta).
-MAX_DISTRIBUTIONS = 200
-
 
 # --- the job ------------------------------------------------------------------------------
-
-
-def run_profile(services, session: str, request: dict, progress) -> dict:
-    """Job body: profile the analysis dataset and store it as ``profile`` (protected)."""
-    store = services.store
-    data = active_data(services, session)
-    frame = store.read_frame(session, data.key)
-    profile = compute_profile(frame, dataset_version=data.version, progress=progress).to_dict()
-    progress("Spearman correlations", 0, 1)
-    profile["correlations_spearman"] = correlations(frame, method="spearman")
-    progress("Distributions", 0, 1)
-    profile["distributions"] = {
-        str(name): distribution(frame, name) for name in list(frame.columns)[:MAX_DISTRIBUTIONS]
-    }
-    del frame
-    full = store.info_by_name(session, "data_full")
-    if full is not None and data.meta.get("sampling", {}).get("sampled"):
-        progress("Statistics of the full data", 0, 1)
-        stats = streaming_column_stats(store.parquet_path(session, full.key))
-        profile["full"] = {"rows": full.rows, "stats": stats}
-    store.put_frame(
-        session,
-        "profile",
-        pd.DataFrame({"profile": [data.version]}),
-        meta={"profile": profile, "dataset_version": data.version},
-    )
-    return {"message": f"Profiled {data.rows:,} rows × {data.columns} columns."}
-
-
-def estimate_profile(services, session: str, request: dict) -> dict | None:
-    """Return admission's view of a profile job: the analysis dataset's size."""
-    data = services.store.info_by_name(session, "data")
-    return None if data is None else {"rows": data.rows, "bytes_memory": data.bytes_memory}
-
-
-PROFILE = JobKind(
-    name="profile",
-    describe=lambda r: "Profiling the data",
-    run=run_profile,
-    estimate=estimate_profile,
-)
-KINDS = (PROFILE,)
 
 
 # --- plain handlers -----------------------------------------------------------------------
@@ -189,7 +139,6 @@ def strongest_pairs(corr: dict) -> html.Ul | str:
 
 def register(app, services) -> None:
     """Wire the Profile page."""
-    services.job_kinds.update({kind.name: kind for kind in KINDS})
 
     @app.callback(
         Output(Shell.JOB_REQUEST, "data", allow_duplicate=True),

@@ -14,8 +14,7 @@ from dash import Input, Output, State, ctx, no_update
 from callbacks.jobs import request_job
 from callbacks.routes import download_token
 from components.ids import Shell
-from dashboard.errors import InvalidParameter
-from dashboard.exports import EXCEL_MAX_ROWS
+from dashboard.data import EXCEL_MAX_ROWS, NO_DATA, active_data  # noqa: F401 - re-exported
 from dashboard.store import ItemInfo
 
 
@@ -32,22 +31,6 @@ class StoredResult:
     item: ItemInfo | None
     data: ItemInfo | None
     stale: bool
-
-
-#: What every analysis says before there is a dataset.
-NO_DATA = "Load a dataset on the Data page first."
-
-
-def active_data(services, session: str) -> ItemInfo:
-    """Return the session's analysis dataset (``data``).
-
-    Raises:
-        InvalidParameter: There is none yet (``NO_DATA``).
-    """
-    data = services.store.info_by_name(session, "data")
-    if data is None:
-        raise InvalidParameter(NO_DATA)
-    return data
 
 
 def stored_result(services, session: str, name: str) -> StoredResult:

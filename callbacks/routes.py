@@ -9,10 +9,15 @@ from urllib.parse import quote, unquote
 from flask import Response, after_this_request, jsonify, request, send_file
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from dashboard import exports
+from dashboard.data import (
+    EXCEL_MAX_ROWS,
+    EXCEL_TOO_LARGE,
+    UploadTooLarge,
+    iter_csv,
+    parquet_file,
+    write_excel,
+)
 from dashboard.errors import AccessDenied, DataInsightsError
-from dashboard.exports import EXCEL_MAX_ROWS, EXCEL_TOO_LARGE
-from dashboard.uploads import UploadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +111,13 @@ def register(app, services) -> None:
             filename = f"{stem}-v{info.version}.{fmt}"
             if fmt == "csv":
                 return Response(
-                    exports.iter_csv(store, session, info.key),
+                    iter_csv(store, session, info.key),
                     mimetype="text/csv",
                     headers={"Content-Disposition": attachment(filename)},
                 )
             if fmt == "parquet":
                 return send_file(
-                    exports.parquet_file(store, session, info.key),
+                    parquet_file(store, session, info.key),
                     as_attachment=True,
                     download_name=filename,
                 )
@@ -128,7 +133,7 @@ def register(app, services) -> None:
             if info.rows > EXCEL_MAX_ROWS:
                 return jsonify(error=EXCEL_TOO_LARGE), 413
             dest = store.scratch_path(suffix=".xlsx")
-            exports.write_excel(store, session, info.key, dest)
+            write_excel(store, session, info.key, dest)
 
             @after_this_request
             def _remove(response):

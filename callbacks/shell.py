@@ -4,37 +4,18 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, State, html, no_update
 
-from components import basket as basket_page
-from components import data as data_page
-from components import home as home_page
-from components import ml as ml_page
-from components import profile as profile_page
-from components import rfm as rfm_page
-from components import system as system_page
+from callbacks.pages import PAGES
 from components.ids import Shell as IDS
-from components.shell import LOCKED_PAGE, PAGES
+from components.shell import LOCKED_PAGE
 from dashboard.errors import AccessDenied
-from dashboard.samples import SAMPLES
-
-#: ``path -> (services -> layout)`` of every page in ``components.shell.PAGES``.
-LAYOUTS = {
-    "/": lambda services: home_page.layout(samples=SAMPLES),
-    "/data": lambda services: data_page.layout(
-        max_upload_mb=services.settings.max_upload_mb, samples=SAMPLES
-    ),
-    "/profile": lambda services: profile_page.layout(),
-    "/ml": lambda services: ml_page.layout(),
-    "/rfm": lambda services: rfm_page.layout(),
-    "/basket": lambda services: basket_page.layout(),
-    "/system": lambda services: system_page.layout(),
-}
 
 
 def render_page(pathname: str | None, services) -> html.Div:
     """Return the layout of the page at ``pathname`` (a "not found" note otherwise)."""
     path = (pathname or "/").rstrip("/") or "/"
-    if path in LAYOUTS:
-        return LAYOUTS[path](services)
+    for page in PAGES:
+        if page.path == path:
+            return page.layout(services)
     return html.Div(
         [html.H2("Page not found"), html.P(f"There is no page at {path}.")], className="mt-4"
     )

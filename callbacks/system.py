@@ -12,7 +12,7 @@ from components.ids import Shell
 from components.ids import System as IDS
 from components.widgets import alert, format_bytes
 from dashboard.errors import AccessDenied, DataInsightsError
-from dashboard.memory import MemoryStatus, Zone
+from dashboard.jobs import MemoryStatus, Zone
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024

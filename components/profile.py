@@ -16,7 +16,7 @@ from components.widgets import (
     format_int,
     stat_cards,
 )
-from dashboard.exports import EXCEL_TOO_LARGE
+from dashboard.data import EXCEL_TOO_LARGE
 
 SEVERITY_COLORS = {"high": "danger", "medium": "warning", "low": "secondary"}
 

@@ -15,8 +15,7 @@ from components.widgets import (
     format_int,
     stat_cards,
 )
-from dashboard._rfm_text import money
-from dashboard.rfm import CLV_FORMULA, DEFAULT_K, K_RANGE, rules_table
+from dashboard.rfm import CLV_FORMULA, DEFAULT_K, K_RANGE, money, rules_table
 
 GRAPH_CONFIG = {"displaylogo": False}
 PCT_COLUMN = {

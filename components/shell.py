@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import Shell as IDS
 
 
-@dataclass(frozen=True)
-class Page:
-    """One navigation entry."""
-
-    path: str
-    label: str
-    description: str
-
-
-PAGES: tuple[Page, ...] = (
-    Page("/", "Home", "What is loaded and where to start"),
-    Page("/data", "Data", "Upload, optimize, sample and preview"),
-    Page("/profile", "Profile", "Quality, statistics, distributions, correlations"),
-    Page("/ml", "Machine Learning", "Compare classification and regression models"),
-    Page("/rfm", "Customer Value", "RFM scores, segments, clusters, lifetime value"),
-    Page("/basket", "Market Basket", "Products bought together: itemsets and rules"),
-    Page("/system", "System", "Memory, stored items, jobs, cleanup"),
-)
-
-
-def nav_link(page: Page) -> dbc.NavLink:
+def nav_link(page) -> dbc.NavLink:
     """Return the sidebar link of a page; ``disabled`` is driven by the navigation lock."""
     return dbc.NavLink(
         page.label,
@@ -67,15 +45,15 @@ def memory_widget() -> html.Div:
     )
 
 
-def sidebar() -> html.Div:
-    """Return the sidebar: brand and navigation generated from ``PAGES``."""
+def sidebar(pages) -> html.Div:
+    """Return the sidebar: brand and navigation generated from ``pages`` (path, label)."""
     return html.Div(
         [
             html.Div(
                 [html.Span("Data", className="fw-bold"), html.Span("Insights")],
                 className="di-brand fs-4 mb-3",
             ),
-            dbc.Nav([nav_link(p) for p in PAGES], vertical=True, pills=True, id=IDS.NAV),
+            dbc.Nav([nav_link(p) for p in pages], vertical=True, pills=True, id=IDS.NAV),
             memory_widget(),
         ],
         className="di-sidebar p-3",
@@ -117,15 +95,18 @@ def job_banner() -> html.Div:
     )
 
 
-def layout() -> html.Div:
-    """Return the app's root layout (pages are rendered into ``IDS.PAGE``)."""
+def layout(pages) -> html.Div:
+    """Return the app's root layout; ``pages`` (``callbacks.pages.PAGES``) make the navigation.
+
+    Pages are rendered into ``IDS.PAGE``.
+    """
     return html.Div(
         [
             dcc.Location(id=IDS.LOCATION),
             dcc.Store(id=IDS.SESSION, storage_type="session"),
             dcc.Store(id=IDS.DATASET, storage_type="session"),
             dcc.Store(id=IDS.NAV_LOCK, data=False),
-            sidebar(),
+            sidebar(pages),
             dcc.Store(id=IDS.JOB_REQUEST),
             dcc.Store(id=IDS.JOB_RESULT),
             dcc.Store(id=IDS.JOB_SEEN, storage_type="session"),

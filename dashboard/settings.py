@@ -1,6 +1,6 @@
 """Settings read from environment variables, with documented defaults.
 
-Every variable is listed in the README's configuration table; keep the two in step.
+Every variable is listed in docs/configuration.md; keep the two in step.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dashboard.errors import ConfigError
-from dashboard.memory import cgroup_memory_limit_bytes
+from dashboard.machine import cgroup_memory_limit_bytes
 
 log = logging.getLogger(__name__)
 

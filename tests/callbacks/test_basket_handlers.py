@@ -12,10 +12,11 @@ import pytest
 
 from callbacks import basket as handlers
 from callbacks import jobs
-from callbacks.jobproc import settings_to_json
 from components.ids import Basket as IDS
+from dashboard.basket import job as basket_job
+from dashboard.data._samples import retail_transactions
 from dashboard.errors import InvalidParameter
-from dashboard.samples import retail_transactions
+from dashboard.jobs import settings_to_json
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = {
@@ -234,7 +235,7 @@ def test_mb107_admission_sees_the_columns_read_and_the_matrix(make_app):
     load_sample(services, session_id)
     session = services.signer.verify(session_id)
     request = handlers.build_request(LONG, columns_of(services, session_id))
-    estimate = handlers.estimate_basket(services, session, request)
+    estimate = basket_job.estimate_basket(services, session, request)
     assert estimate["rows"] == 20_998  # the full data is read
     assert 0 < estimate["bytes_memory"] < 5 << 20
     assert estimate["extra"] == {"transactions": 20_998, "items": 100}  # 1 / support
@@ -244,7 +245,7 @@ WEB_PROBE = """
 import json, sys
 from app import create_app  # the web process: every page module, as gunicorn loads it
 from callbacks import basket as handlers
-from callbacks.jobproc import settings_from_json
+from dashboard.jobs import settings_from_json
 services = create_app(settings_from_json(json.loads(sys.argv[1]))).services
 sid = sys.argv[2]
 handlers.render_settings(services, sid)
@@ -275,7 +276,7 @@ def test_mb108_the_page_handlers_never_load_the_mining_stack(make_app):
 
 
 def test_mb109_a_sample_changed_without_the_full_data_is_mined_with_a_note(make_app):
-    from dashboard.datasets import column_table
+    from dashboard.data._datasets import column_table
 
     services = make_app(
         sample_threshold_rows=5_000, sample_rows=2_000, job_memory_limit_mb=100_000
@@ -313,7 +314,7 @@ def test_mb110_onehot_without_chosen_columns_reads_only_0_1_columns(services, se
         {**LONG, "layout": "onehot", "onehot_columns": []}, columns_of(services, session)
     )
     owner = services.signer.verify(session)
-    estimate = handlers.estimate_basket(services, owner, request)
+    estimate = basket_job.estimate_basket(services, owner, request)
     assert estimate["extra"]["items"] == 3  # bread, butter, jam: not store
     result = jobs.execute(services, session, request)
     assert result["ok"], result

@@ -5,7 +5,7 @@ import pytest
 
 from callbacks.cleaning import build_step
 from components.profile import step_fields
-from dashboard.cleaning import OPERATIONS, apply_steps, validate_steps
+from dashboard.cleaning._apply import OPERATIONS, apply_steps, validate_steps
 
 FRAME = pd.DataFrame(
     {

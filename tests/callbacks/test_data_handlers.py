@@ -305,7 +305,7 @@ def test_cbdata022_home_does_not_show_another_sessions_dataset(services, session
 
 
 def test_cbdata030_ingest_estimate_is_capped_at_the_streaming_window(services, session):
-    from callbacks.data import STREAMING_WINDOW_BYTES, estimate_ingest
+    from dashboard.data.job import STREAMING_WINDOW_BYTES, estimate_ingest
 
     small = services.uploads.receive(session, "s.csv", io.BytesIO(CSV))
     estimate = estimate_ingest(
@@ -322,7 +322,7 @@ def test_cbdata030_ingest_estimate_is_capped_at_the_streaming_window(services, s
 def test_cbdata031_resample_estimate_scales_with_the_sample_share(make_app):
     services = make_app(sample_threshold_rows=50, sample_rows=20).services
     session = services.signer.new()
-    from callbacks.data import estimate_ingest
+    from dashboard.data.job import estimate_ingest
 
     assert ingest(services, session, big_csv(200), "big.csv")["ok"]
     full = services.store.info_by_name(session, "data_full")

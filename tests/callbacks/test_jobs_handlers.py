@@ -13,19 +13,16 @@ from dash import no_update
 from callbacks import jobs
 from callbacks.jobs import (
     BUSY,
-    CANCELLED,
     FAST_POLL_MS,
     SLOW_POLL_MS,
-    cancel_active,
-    execute,
-    outcome,
     reconcile,
     request_job,
 )
 from components.shell import BANNER_HIDDEN, BANNER_SHOWN
 from dashboard.errors import AccessDenied
-from dashboard.jobs import STALE_JOB_MESSAGE, JobState
-from dashboard.slots import process_alive
+from dashboard.jobs import CANCELLED, cancel_active, execute, outcome
+from dashboard.jobs._registry import STALE_JOB_MESSAGE, JobState
+from dashboard.jobs._slots import process_alive
 
 FORK = multiprocessing.get_context("fork")
 INVALID_SESSION = "Your session is not valid any more. Reload the page to start a new one."

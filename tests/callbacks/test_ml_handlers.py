@@ -13,7 +13,6 @@ import pytest
 from dash import no_update
 
 from callbacks import jobs
-from callbacks.jobproc import launch
 from callbacks.ml import (
     build_request,
     form_outputs,
@@ -22,11 +21,12 @@ from callbacks.ml import (
     render_setup,
     results_signature,
 )
-from callbacks.ml_job import MODEL, PREDICTIONS, RESULTS, estimate_ml
 from callbacks.routes import download_token
-from dashboard.admission import check_admission
 from dashboard.errors import JobRejected
-from dashboard.jobs import JobState
+from dashboard.jobs import launch
+from dashboard.jobs._admission import check_admission
+from dashboard.jobs._registry import JobState
+from dashboard.ml.job import ML, MODEL, PREDICTIONS, RESULTS, estimate_ml
 from tests.integration.helpers import wait_until
 
 
@@ -191,10 +191,10 @@ def test_ml204_cancel_mid_run_keeps_the_finished_models(services, session):
                 line = " ".join(proc.cmdline())
             except psutil.Error:
                 continue
-            for module in ("-m callbacks.jobproc", "dashboard._ml_worker"):
+            for module in ("-m dashboard.jobs", "dashboard.ml._worker"):
                 if module in line:
                     found[module] = Path(f"/proc/{proc.pid}/oom_score_adj").read_text().strip()
-                    if module == "dashboard._ml_worker":
+                    if module == "dashboard.ml._worker":
                         workers.append(proc)
         return set(found.values()) if len(found) == 2 else None
 
@@ -252,11 +252,11 @@ def test_ml206_admission_covers_the_chosen_models(services, session):
     one = estimate_ml(services, session, {"models": ["Ridge Classifier"]})
     ten = estimate_ml(services, session, {"models": ["m"] * 10})
     assert one["models"] == 1 and ten["models"] == 10
-    small = check_admission("ml", budget_mb=1024, used_mb=0, **one)
-    large = check_admission("ml", budget_mb=1024, used_mb=0, **ten)
+    small = check_admission(ML, budget_mb=1024, used_mb=0, **one)
+    large = check_admission(ML, budget_mb=1024, used_mb=0, **ten)
     assert large.needed_mb > small.needed_mb
     with pytest.raises(JobRejected, match="fewer models"):
-        check_admission("ml", budget_mb=300, used_mb=0, **ten)
+        check_admission(ML, budget_mb=300, used_mb=0, **ten)
 
 
 def test_ml207_banner_names_the_model_being_trained(services, session, sleeper):

@@ -19,10 +19,12 @@ from callbacks import rfm as handlers
 from callbacks.routes import download_token
 from components.ids import Rfm as IDS
 from components.ids import all_ids
-from dashboard.admission import check_admission, estimate_job
+from dashboard.data._samples import retail_transactions
 from dashboard.errors import JobRejected
-from dashboard.rfm import SCATTER_POINTS, compute_rfm
-from dashboard.samples import retail_transactions
+from dashboard.jobs._admission import check_admission, estimate_job
+from dashboard.rfm import job as rfm_job
+from dashboard.rfm._compute import SCATTER_POINTS, compute_rfm
+from dashboard.rfm.job import RFM
 from tests.components.test_ids import layout_ids
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,7 +137,7 @@ def test_rfm102_sampled_data_is_scored_on_every_transaction(make_app, retail_csv
     status, content = handlers.render(services, session)
     assert "runs on the full data (20,998 rows)" in to_json_plotly(status)
     assert "it ran on all 20,998 rows" in to_json_plotly(content)
-    estimate = handlers.estimate_rfm(services, session, {"customer": "customer_id"})
+    estimate = rfm_job.estimate_rfm(services, session, {"customer": "customer_id"})
     assert estimate["rows"] == 20_998
 
     # without the full data a sample would understate every customer: refused
@@ -318,10 +320,10 @@ def test_rfm108_admission_sizes_the_job_from_the_mapped_columns_of_the_full_data
     session = services.signer.new()
     ingest(services, session, retail_csv, "retail.csv")
     request = {"kind": "rfm", **handlers.choices(services, session)["values"]}
-    estimate = handlers.estimate_rfm(services, session, request)
+    estimate = rfm_job.estimate_rfm(services, session, request)
     assert estimate["rows"] == 20_998  # the full data, not the 2,000-row sample
     assert set(estimate["dtypes"]) == {"customer_id", "invoice_date", "amount", "invoice"}
-    needed = estimate_job("rfm", **estimate)
-    assert check_admission("rfm", budget_mb=1024, used_mb=200, **estimate).needed_mb == needed
+    needed = estimate_job(RFM, **estimate)
+    assert check_admission(RFM, budget_mb=1024, used_mb=200, **estimate).needed_mb == needed
     with pytest.raises(JobRejected, match="Try a smaller sample or fewer customers"):
-        check_admission("rfm", budget_mb=300, used_mb=100, **estimate)
+        check_admission(RFM, budget_mb=300, used_mb=100, **estimate)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dashboard.uploads import clean_filename
+from dashboard.data._uploads import clean_filename
 
 CSV = b"city,sales\nParis,10\nLyon,7\n"
 

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from callbacks.runner import OUT_OF_MEMORY, UNEXPECTED, JobFailed, run_job
 from dashboard.errors import DataInsightsError, InvalidParameter, JobRejected
-from dashboard.jobs import BUSY_MESSAGE, JobState
-from dashboard.selftest import run_selftest
+from dashboard.jobs import OUT_OF_MEMORY, SELFTEST, UNEXPECTED, JobFailed, JobKind, run_job
+from dashboard.jobs._registry import BUSY_MESSAGE, JobState
+from dashboard.jobs._selftest import run_selftest
 
 FORK = multiprocessing.get_context("fork")
+TEST_KIND = JobKind("test", lambda request: "Test", lambda *args: {})
 
 
 def selftest_body(steps=3):
@@ -33,7 +34,7 @@ def only_job(services, session):
 
 
 def test_runner001_success_returns_result_with_job_id_and_records_it(services, session):
-    result = run_job(services, session, "test", "Self-test (3 steps)", selftest_body(3))
+    result = run_job(services, session, TEST_KIND, "Self-test (3 steps)", selftest_body(3))
 
     assert result["steps"] == 3 and result["allocated_mb"] == 0
     record = services.jobs.get(result["job_id"])
@@ -49,7 +50,7 @@ def test_runner001_success_returns_result_with_job_id_and_records_it(services, s
 def test_runner002_progress_snapshots_reach_registry_and_banner(services, session):
     shown = []
     result = run_job(
-        services, session, "test", "Self-test", selftest_body(3), shown.append, min_interval_s=0
+        services, session, TEST_KIND, "Self-test", selftest_body(3), shown.append, min_interval_s=0
     )
 
     progress = services.jobs.get(result["job_id"]).progress
@@ -68,16 +69,16 @@ def test_runner002_progress_snapshots_reach_registry_and_banner(services, sessio
 def test_runner003_throttled_progress_still_shows_first_and_last(services, session):
     shown = []
     run_job(
-        services, session, "test", "Self-test", selftest_body(5), shown.append, min_interval_s=60
+        services, session, TEST_KIND, "Self-test", selftest_body(5), shown.append, min_interval_s=60
     )
     assert [line for _, _, line in shown] == ["Self-test — Step 1 of 5", "Self-test — Finished"]
 
 
 def test_runner004_slot_is_released_after_success(services, session):
-    run_job(services, session, "test", "x", selftest_body(1))
+    run_job(services, session, TEST_KIND, "x", selftest_body(1))
     assert services.slots.holders() == []
     # and the session may run its next job right away
-    again = run_job(services, session, "test", "y", selftest_body(1))
+    again = run_job(services, session, TEST_KIND, "y", selftest_body(1))
     assert services.jobs.get(again["job_id"]).state is JobState.DONE
 
 
@@ -89,7 +90,7 @@ def test_runner005_user_error_becomes_job_failed_with_its_message(services, sess
         raise InvalidParameter("Column 'price' does not exist.")
 
     with pytest.raises(JobFailed) as caught:
-        run_job(services, session, "test", "x", body)
+        run_job(services, session, TEST_KIND, "x", body)
 
     assert str(caught.value) == "Column 'price' does not exist."
     record = only_job(services, session)
@@ -104,7 +105,7 @@ def test_runner006_unexpected_error_shows_generic_message_without_internals(serv
         raise ValueError("internal detail /srv/secret/path.parquet")
 
     with pytest.raises(JobFailed) as caught:
-        run_job(services, session, "test", "x", body)
+        run_job(services, session, TEST_KIND, "x", body)
 
     assert str(caught.value) == UNEXPECTED
     assert "secret" not in str(caught.value)
@@ -119,7 +120,7 @@ def test_runner007_memory_error_says_out_of_memory(services, session):
         raise MemoryError
 
     with pytest.raises(JobFailed) as caught:
-        run_job(services, session, "test", "x", body)
+        run_job(services, session, TEST_KIND, "x", body)
 
     assert str(caught.value) == OUT_OF_MEMORY
     assert "smaller sample" in OUT_OF_MEMORY
@@ -134,7 +135,7 @@ def test_runner008_failed_job_still_records_its_peak_memory(services, session):
         raise MemoryError
 
     with pytest.raises(JobFailed):
-        run_job(services, session, "test", "x", body)
+        run_job(services, session, TEST_KIND, "x", body)
     assert only_job(services, session).peak_rss_mb > 0
 
 
@@ -147,7 +148,7 @@ def test_runner009_second_job_of_a_session_is_rejected(services, session, sleepe
     ran = []
 
     with pytest.raises(JobRejected) as caught:
-        run_job(services, session, "test", "z", lambda progress: ran.append(1) or {})
+        run_job(services, session, TEST_KIND, "z", lambda progress: ran.append(1) or {})
 
     assert str(caught.value) == BUSY_MESSAGE
     assert ran == []  # the body never ran
@@ -159,7 +160,7 @@ def test_runner009_second_job_of_a_session_is_rejected(services, session, sleepe
 def test_runner010_queued_record_of_the_session_also_blocks(services, session):
     services.jobs.create(session, "x", "y")  # queued, created by this (live) process
     with pytest.raises(JobRejected):
-        run_job(services, session, "test", "z", selftest_body(1))
+        run_job(services, session, TEST_KIND, "z", selftest_body(1))
 
 
 def test_runner011_other_sessions_are_not_blocked(services, session, sleeper):
@@ -167,7 +168,7 @@ def test_runner011_other_sessions_are_not_blocked(services, session, sleeper):
     running = services.jobs.create(other, "x", "y")
     services.jobs.start(running.job_id, sleeper.pid)
     # the global slot is free (the other job holds none), so this one runs
-    result = run_job(services, session, "test", "z", selftest_body(1))
+    result = run_job(services, session, TEST_KIND, "z", selftest_body(1))
     assert services.jobs.get(result["job_id"]).state is JobState.DONE
 
 
@@ -179,7 +180,7 @@ def test_runner012_oversized_job_is_refused_with_advice(services, session):
         run_job(
             services,
             session,
-            "selftest",
+            SELFTEST,
             "Huge",
             lambda progress: ran.append(1) or {},
             estimate=estimate,
@@ -202,7 +203,7 @@ def test_runner013_oversized_job_raises_job_rejected_as_documented(services, ses
         run_job(
             services,
             session,
-            "selftest",
+            SELFTEST,
             "Huge",
             selftest_body(1),
             estimate={"rows": 0, "bytes_memory": 50_000 << 20},
@@ -213,7 +214,7 @@ def test_runner014_job_that_fits_runs(services, session):
     result = run_job(
         services,
         session,
-        "selftest",
+        SELFTEST,
         "Small",
         selftest_body(1),
         estimate={"rows": 1_000, "dtypes": {"a": "float64"}},
@@ -227,7 +228,7 @@ def test_runner015_waits_for_a_slot_showing_its_queue_position(services, session
 
     def run():
         try:
-            outcome["result"] = run_job(services, session, "test", "Waiting", selftest_body(1))
+            outcome["result"] = run_job(services, session, TEST_KIND, "Waiting", selftest_body(1))
         except Exception as err:  # noqa: BLE001 - reported by the assertion below
             outcome["error"] = err
 
@@ -261,7 +262,7 @@ def test_runner016_job_runs_in_this_process_while_it_holds_the_slot(services, se
         seen["record"] = services.jobs.active_for(session)
         return {}
 
-    result = run_job(services, session, "test", "x", body)
+    result = run_job(services, session, TEST_KIND, "x", body)
     assert [h[:2] for h in seen["holders"]] == [(result["job_id"], os.getpid())]
     assert seen["record"].state is JobState.RUNNING and seen["record"].pid == os.getpid()
 
@@ -295,7 +296,7 @@ def test_runner017_queued_job_is_admitted_on_memory_measured_once_its_slot_is_fr
     def run():
         try:
             outcome["result"] = run_job(
-                services, session, "selftest", "After the hog", selftest_body(1), estimate=estimate
+                services, session, SELFTEST, "After the hog", selftest_body(1), estimate=estimate
             )
         except Exception as err:  # noqa: BLE001 - reported by the assertion below
             outcome["error"] = err
@@ -344,7 +345,7 @@ def test_runner019_result_keys_name_what_the_job_stored_even_before_it_ends(serv
         return {}
 
     before = services.store.put_frame(session, "older", pd.DataFrame({"a": [0]}))
-    result = run_job(services, session, "test", "Stores", body)
+    result = run_job(services, session, TEST_KIND, "Stores", body)
     assert seen.get("while_running") is True
     record = services.jobs.get(result["job_id"])
     assert record.result_keys == (seen["key"],)

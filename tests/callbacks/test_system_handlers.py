@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from dash import no_update
 
-from callbacks.jobs import cancel_active, execute
 from callbacks.system import cleanup_session, emergency_unlock, page_state, widget_state
 from dashboard.errors import AccessDenied
+from dashboard.jobs import cancel_active, execute
 
 FORK = multiprocessing.get_context("fork")
 NOTHING = "Nothing to clean up: no large unprotected items and no expired sessions."

@@ -12,7 +12,7 @@ PROBE = """
 import json, sys
 import app
 from callbacks.shell import render_page
-from components.shell import PAGES
+from callbacks.pages import PAGES
 for page in PAGES:
     render_page(page.path, app.app.services)
 heavy = sorted(m for m in ("sklearn", "mlxtend", "scipy.optimize") if m in sys.modules)

@@ -7,11 +7,12 @@ import pandas as pd
 from dash.development.base_component import Component
 
 from callbacks.data import render_content
+from callbacks.pages import PAGES
 from components import data as data_page
 from components import home as home_page
 from components import shell as shell_layout
 from components.ids import Data, Home, Shell, all_ids
-from dashboard.samples import SAMPLES
+from dashboard.data._samples import SAMPLES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -67,7 +68,7 @@ def test_ids002_ids_carry_their_page_prefix():
 
 def test_ids003_static_layouts_use_declared_ids_only():
     used = (
-        layout_ids(shell_layout.layout())
+        layout_ids(shell_layout.layout(PAGES))
         + layout_ids(home_page.layout())
         + layout_ids(data_page.layout(max_upload_mb=500, samples=SAMPLES))
     )

@@ -11,7 +11,7 @@ from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 
 from components.ids import Shell
-from dashboard.selftest import set_hold
+from dashboard.jobs._selftest import set_hold
 from tests.integration.helpers import wait_until
 
 pytestmark = pytest.mark.browser

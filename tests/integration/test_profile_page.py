@@ -9,8 +9,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from components.ids import Data, Profile, Shell
-from dashboard.cleaning import apply_steps, validate_steps
-from dashboard.samples import write_sample
+from dashboard.cleaning._apply import apply_steps, validate_steps
+from dashboard.data._samples import write_sample
 from tests.integration.helpers import console_errors, upload_file, wait_until
 from tests.integration.test_data_page import open_data_page, write_sales_csv
 
