@@ -4,8 +4,8 @@ Usage (from the repository root, after ``make test`` installed Chromium)::
 
     .venv/bin/python docs/screenshots.py
 
-Starts the app on a free 127.0.0.1 port with a temporary data folder, loads the grocery
-sample on the Data page, then saves every page at 1400×1000 and 1024×768 as
+Starts the app on a free 127.0.0.1 port with a temporary data folder, loads the first
+sample on the Data page (Restaurant tips), then saves every page at 1400×1000 and 1024×768 as
 ``docs/img/<page>-<width>.png``. The server and its folder are removed at the end.
 """
 
