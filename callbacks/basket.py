@@ -35,7 +35,7 @@ from dashboard.basket import (
     plots,
     query_rules,
 )
-from dashboard.basket.job import ITEMSETS, RULES, build_request
+from dashboard.basket.job import BASKET, ITEMSETS, RULES, build_request
 from dashboard.errors import DataInsightsError, InvalidParameter
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def register(app, services) -> None:
         lambda session_id: render(services, session_id),
         status=IDS.STATUS,
         content=IDS.CONTENT,
-        kinds=("basket",),
+        kinds=(BASKET.name,),
     )
 
     @app.callback(

@@ -10,6 +10,7 @@ from components.ids import Profile as IDS
 from components.ids import Shell
 from components.widgets import alert
 from dashboard.cleaning import OPERATIONS
+from dashboard.cleaning.job import CLEAN, CLEAN_PREVIEW, UNDO
 from dashboard.errors import InvalidParameter
 
 NEEDS_COLUMNS = {
@@ -157,10 +158,10 @@ def register(app, services) -> None:
         if not clicked:
             return no_update, no_update
         if ctx.triggered_id == IDS.CLEAN_UNDO:
-            return request_job(locked, {"kind": "undo"})
+            return request_job(locked, {"kind": UNDO.name})
         if not steps:
             return no_update, alert("Add at least one step first.", color="warning")
-        kind = "clean-preview" if ctx.triggered_id == IDS.CLEAN_PREVIEW else "clean"
+        kind = CLEAN_PREVIEW.name if ctx.triggered_id == IDS.CLEAN_PREVIEW else CLEAN.name
         return request_job(locked, {"kind": kind, "steps": steps, "also_full": bool(also_full)})
 
     @app.callback(
@@ -171,8 +172,8 @@ def register(app, services) -> None:
     def show_preview(result):
         if not result or not result.get("ok"):
             return no_update
-        if result.get("kind") == "clean-preview":
+        if result.get("kind") == CLEAN_PREVIEW.name:
             return page.preview_table(result.get("preview") or [])
-        if result.get("kind") in ("clean", "undo"):
+        if result.get("kind") in (CLEAN.name, UNDO.name):
             return ""
         return no_update

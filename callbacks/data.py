@@ -11,6 +11,7 @@ from components import data as page
 from components.ids import Data as IDS
 from components.ids import Shell
 from components.widgets import alert
+from dashboard.data.job import INGEST
 from dashboard.errors import AccessDenied, DataInsightsError, ItemNotFound
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def request_from_upload(result: dict | None, locked: bool | None = False):
     return request_job(
         locked,
         {
-            "kind": "ingest",
+            "kind": INGEST.name,
             "source": "upload",
             "upload_id": result["upload_id"],
             "filename": result.get("filename"),
@@ -142,7 +143,7 @@ def register(app, services) -> None:
         if not ctx.triggered_id or not any(clicks):
             return no_update, no_update
         return request_job(
-            locked, {"kind": "ingest", "source": "sample", "name": ctx.triggered_id["name"]}
+            locked, {"kind": INGEST.name, "source": "sample", "name": ctx.triggered_id["name"]}
         )
 
     @app.callback(
@@ -162,7 +163,7 @@ def register(app, services) -> None:
         return request_job(
             locked,
             {
-                "kind": "ingest",
+                "kind": INGEST.name,
                 "source": "upload",
                 "upload_id": source["upload_id"],
                 "sheet": sheet,
@@ -187,7 +188,7 @@ def register(app, services) -> None:
         return request_job(
             locked,
             {
-                "kind": "ingest",
+                "kind": INGEST.name,
                 "source": "resample",
                 "size": size,
                 "stratify": stratify,

@@ -185,7 +185,7 @@ def build_request(target, task, features, models, test_percent, folds, metric, b
             order.setdefault(name, i)
     models = sorted(models or [], key=lambda m: order.get(m, len(order)))
     return {
-        "kind": "ml",
+        "kind": ML.name,
         "target": target,
         "task": None if task in (None, "auto") else task,
         "task_choice": task or "auto",
@@ -203,7 +203,7 @@ def build_request(target, task, features, models, test_percent, folds, metric, b
 
 def _running(services, session: str) -> bool:
     active = services.jobs.active_for(session)
-    return active is not None and active.kind == "ml"
+    return active is not None and active.kind == ML.name
 
 
 def results_signature(services, session_id: str | None) -> str:

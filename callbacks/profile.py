@@ -18,12 +18,13 @@ from components import profile as page
 from components.ids import Profile as IDS
 from components.ids import Shell
 from dashboard.cleaning import OPERATIONS
+from dashboard.cleaning.job import CLEAN, UNDO
 from dashboard.data import EXCEL_MAX_ROWS
 from dashboard.errors import DataInsightsError, InvalidParameter
 from dashboard.profile import (
     plots,
 )
-from dashboard.profile.job import MAX_DISTRIBUTIONS
+from dashboard.profile.job import MAX_DISTRIBUTIONS, PROFILE
 
 log = logging.getLogger(__name__)
 
@@ -150,14 +151,14 @@ def register(app, services) -> None:
     def run(clicks, locked):
         if not clicks:
             return no_update, no_update
-        return request_job(locked, {"kind": "profile"})
+        return request_job(locked, {"kind": PROFILE.name})
 
     wire_content(
         app,
         lambda session_id, steps: render(services, session_id, steps),
         status=IDS.STATUS,
         content=IDS.CONTENT,
-        kinds=("profile", "clean", "undo"),  # not a preview: the page stays as it is
+        kinds=(PROFILE.name, CLEAN.name, UNDO.name),  # not a preview: the page stays as it is
         states=(State(IDS.CLEAN_STEPS, "data"),),
     )
 

@@ -15,6 +15,7 @@ from callbacks.jobs import request_job
 from callbacks.routes import download_token
 from components.ids import Shell
 from dashboard.data import EXCEL_MAX_ROWS, NO_DATA, active_data  # noqa: F401 - re-exported
+from dashboard.data.job import INGEST
 from dashboard.store import ItemInfo
 
 
@@ -114,4 +115,4 @@ def wire_sample_button(app, button: str, sample: str) -> None:
     def load_sample(clicks, locked):
         if not clicks:
             return no_update, no_update
-        return request_job(locked, {"kind": "ingest", "source": "sample", "name": sample})
+        return request_job(locked, {"kind": INGEST.name, "source": "sample", "name": sample})

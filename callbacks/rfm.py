@@ -34,7 +34,7 @@ from dashboard.rfm import (
     detect_columns,
 )
 from dashboard.rfm import plots as rfm_plots
-from dashboard.rfm.job import RESULT_ITEMS, is_sampled, validate
+from dashboard.rfm.job import RESULT_ITEMS, RFM, is_sampled, validate
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def request_rfm(services, session: str, fields: dict, locked: bool | None):
         validate(services, session, fields)
     except InvalidParameter as err:
         return no_update, alert(str(err))
-    return request_job(locked, {"kind": "rfm", **fields})
+    return request_job(locked, {"kind": RFM.name, **fields})
 
 
 def _notes(summary: dict) -> list[str]:
@@ -284,7 +284,7 @@ def register(app, services) -> None:
         lambda session_id: render(services, session_id),
         status=IDS.STATUS,
         content=IDS.CONTENT,
-        kinds=("rfm",),
+        kinds=(RFM.name,),
     )
 
     @app.callback(
