@@ -16,7 +16,6 @@ from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import request_job
 from callbacks.results import (
-    active_data,
     download_links,
     stale_message,
     stored_result,
@@ -36,6 +35,7 @@ from dashboard.basket import (
     query_rules,
 )
 from dashboard.basket.job import BASKET, ITEMSETS, RULES, build_request
+from dashboard.data import active_data
 from dashboard.errors import DataInsightsError, InvalidParameter
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,10 @@ from components.ids import Shell as IDS
 from components.shell import BANNER_HIDDEN, BANNER_SHOWN
 from components.widgets import alert
 from dashboard.errors import AccessDenied
-from dashboard.jobs import (  # noqa: F401 - the shell's runner, re-exported for pages and tests
+from dashboard.jobs import (
     CANCELLED,
-    JobRecord,
-    JobState,
     cancel_active,
-    execute,
-    kill_tree,
+    execute,  # noqa: F401 - the shell's runner, for tests and benches
     launch,
     outcome,
     status_line,

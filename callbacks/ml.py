@@ -16,11 +16,11 @@ import pandas as pd
 from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.jobs import request_job
-from callbacks.results import NO_DATA, download_links, stale_message, stored_result
+from callbacks.results import download_links, stale_message, stored_result
 from components import ml as page
 from components.ids import ML as IDS
 from components.ids import Shell
-from dashboard.data import SAMPLES
+from dashboard.data import NO_DATA, SAMPLES
 from dashboard.errors import DataInsightsError
 from dashboard.ml import (
     CATALOGUE,

@@ -8,7 +8,6 @@ from dash import Input, Output, State, html, no_update
 
 from callbacks.jobs import request_job
 from callbacks.results import (
-    NO_DATA,
     download_links,
     stale_message,
     stored_result,
@@ -19,7 +18,7 @@ from components.ids import Profile as IDS
 from components.ids import Shell
 from dashboard.cleaning import OPERATIONS
 from dashboard.cleaning.job import CLEAN, UNDO
-from dashboard.data import EXCEL_MAX_ROWS
+from dashboard.data import EXCEL_MAX_ROWS, NO_DATA
 from dashboard.errors import DataInsightsError, InvalidParameter
 from dashboard.profile import (
     plots,

@@ -14,7 +14,7 @@ from dash import Input, Output, State, ctx, no_update
 from callbacks.jobs import request_job
 from callbacks.routes import download_token
 from components.ids import Shell
-from dashboard.data import EXCEL_MAX_ROWS, NO_DATA, active_data  # noqa: F401 - re-exported
+from dashboard.data import EXCEL_MAX_ROWS
 from dashboard.data.job import INGEST
 from dashboard.store import ItemInfo
 

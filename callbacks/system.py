@@ -7,12 +7,11 @@ import logging
 from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.actions import button_action
-from callbacks.jobs import cancel_active
 from components.ids import Shell
 from components.ids import System as IDS
 from components.widgets import alert, format_bytes
 from dashboard.errors import AccessDenied, DataInsightsError
-from dashboard.jobs import MemoryStatus, Zone
+from dashboard.jobs import MemoryStatus, Zone, cancel_active
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
