@@ -43,18 +43,8 @@ if __package__ in (None, ""):
 import psutil
 import requests
 
-from bench._util import MB, REPO, child_env, median, table
-from bench.web_memory import (
-    GUNICORN,
-    Sampler,
-    free_port,
-    kill_marked,
-    memory,
-    start_browser,
-    stop_gunicorn,
-    wait_until,
-    workers_of,
-)
+from bench._server import Gunicorn, Sampler, memory, wait_until
+from bench._util import MB, child_env, median, table
 
 LIMIT_MB = 400
 STATUS, MESSAGE, BANNER, REQUEST = (
@@ -295,8 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="di-bench-jobs-") as tmp:
         folder = Path(tmp)
         data_dir = folder / "data"
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         env = child_env()
         for name in ("DI_ENV", "DI_CACHE_DIR", "DI_MAX_CONCURRENT_JOBS", "DI_MEMORY_BUDGET_MB"):
             env.pop(name, None)
@@ -306,48 +294,14 @@ def main(argv: list[str] | None = None) -> int:
             DI_ENABLE_TEST_JOBS="1",
             DI_JOB_MEMORY_LIMIT_MB=str(LIMIT_MB),
         )
-        cmd = [
-            str(GUNICORN),
-            "app:server",
-            "-w",
-            "2",
-            "--preload",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-        ]
-        print(
-            "starting: DI_ENABLE_TEST_JOBS=1 DI_JOB_MEMORY_LIMIT_MB=400 "
-            + " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))
-        )
-        log_path = folder / "gunicorn.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        sampler: Sampler | None = None
-        driver = None
-        mark = secrets.token_hex(8)
         results: dict = {}
-        try:
-            master = psutil.Process(proc.pid)
-
-            def healthy():
-                if proc.poll() is not None:
-                    raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-3000:])
-                try:
-                    return requests.get(f"{url}/healthz", timeout=2).json().get("status") == "ok"
-                except (requests.RequestException, ValueError):
-                    return False
-
-            wait_until(healthy, 60, what="/healthz")
-            workers = wait_until(
-                lambda: len(workers_of(master)) == 2 and workers_of(master), 30, what="2 workers"
-            )
-            sampler = Sampler(master, interval=0.05)
+        announce = f"DI_ENABLE_TEST_JOBS=1 DI_JOB_MEMORY_LIMIT_MB={LIMIT_MB} "
+        with Gunicorn(folder, env, announce=announce) as server:
+            url, master, workers = server.url, server.master, server.workers
+            sampler = server.sampler = Sampler(master, interval=0.05)
             sampler.start()
 
-            driver = start_browser(folder / "chrome", mark)
+            driver = server.browser()
             driver.get(url)
             wait_until(lambda: session_of(driver), 30, what="a session id in the browser")
             wait_until(
@@ -398,28 +352,9 @@ def main(argv: list[str] | None = None) -> int:
             results["workers_alive"] = [w.is_running() for w in workers]
             sampler.sample()
             results["records"] = job_records(data_dir, session)
-        finally:
-            if driver is not None:
-                try:
-                    driver.quit()
-                except Exception as exc:  # noqa: BLE001 - keep cleaning up
-                    print(f"browser did not quit cleanly: {exc}")
-            time.sleep(0.5)
-            if leftovers := kill_marked(mark):
-                print(f"killed {leftovers} process(es) the browser left behind")
-            if sampler is not None:
-                sampler.stop()
-            stop_gunicorn(proc, sampler)
-            log.close()
-        log_text = log_path.read_text(errors="replace")
 
     report(args, results, workers, sampler)
-    errors = [
-        line
-        for line in log_text.splitlines()
-        if "ERROR" in line or "Traceback" in line or "WARNING" in line
-    ]
-    if errors:
+    if errors := server.log_problems():
         print("\ngunicorn log, warnings and errors:")
         print("\n".join("  " + e for e in errors[:20]))
     return 0

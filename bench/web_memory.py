@@ -25,16 +25,10 @@ the worker pid of each request), ``--arrow-pool`` (sets ``ARROW_DEFAULT_MEMORY_P
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -43,107 +37,14 @@ if __package__ in (None, ""):
 import psutil
 import requests
 
+from bench._server import Gunicorn, Sampler, memory, wait_until
 from bench._util import DEFAULT_ROWS, MB, REPO, child_env, mb, table
 from bench.make_data import mixed_csv
 
 GROWTH_GOAL_MB = 30
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 # --- processes ----------------------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    """What the sampler saw of one process under the gunicorn master."""
-
-    pid: int
-    parent: int
-    created: float
-    first: float
-    last: float
-    peak_rss: int = 0
-    cmd: str = ""
-
-
-class Sampler(threading.Thread):
-    """Polls RSS of every descendant of the master (workers and their job processes)."""
-
-    def __init__(self, master: psutil.Process, interval: float = 0.2) -> None:
-        super().__init__(daemon=True, name="rss-sampler")
-        self.master = master
-        self.interval = interval
-        self.seen: dict[int, Seen] = {}
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        """Sample until stopped."""
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(self.interval)
-
-    def sample(self) -> None:
-        """Record the current RSS of every live descendant of the master."""
-        now = time.monotonic()
-        try:
-            children = self.master.children(recursive=True)
-        except psutil.Error:
-            return
-        for proc in children:
-            try:
-                with proc.oneshot():
-                    if proc.status() == psutil.STATUS_ZOMBIE:
-                        continue
-                    rss = proc.memory_info().rss
-                    key = proc.pid
-                    entry = self.seen.get(key)
-                    if entry is None or entry.created != proc.create_time():
-                        entry = Seen(proc.pid, proc.ppid(), proc.create_time(), now, now)
-                        try:
-                            entry.cmd = " ".join(proc.cmdline())[:80]
-                        except psutil.Error:
-                            pass
-                        self.seen[key] = entry
-                    entry.last = now
-                    entry.peak_rss = max(entry.peak_rss, rss)
-            except psutil.Error:
-                continue
-
-    def stop(self) -> None:
-        """Stop sampling and wait for the thread."""
-        self._stop_event.set()
-        self.join(timeout=5)
-
-
-def workers_of(master: psutil.Process) -> list[psutil.Process]:
-    return sorted(master.children(recursive=False), key=lambda p: p.pid)
-
-
-def memory(procs: list[psutil.Process]) -> dict[int, tuple[int, int]]:
-    """``pid -> (rss, uss)`` in bytes."""
-    out = {}
-    for proc in procs:
-        info = proc.memory_full_info()
-        out[proc.pid] = (info.rss, info.uss)
-    return out
 
 
 def mappings(proc: psutil.Process) -> dict[str, tuple[int, int]]:
@@ -167,30 +68,7 @@ def print_map_growth(before: dict, after: dict, top: int = 8) -> None:
         print(f"    {d_rss / MB:+7.1f} MB RSS ({d_anon / MB:+7.1f} MB anonymous)  {path}")
 
 
-def stop_gunicorn(proc: subprocess.Popen, sampler: Sampler | None) -> None:
-    """SIGTERM the master, wait, SIGKILL its group on timeout, then kill leftover jobs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            print("gunicorn did not stop within 30 s: killing its process group")
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    for entry in sampler.seen.values() if sampler else []:
-        try:
-            leftover = psutil.Process(entry.pid)
-            if leftover.create_time() == entry.created and leftover.is_running():
-                print(f"killing leftover process {entry.pid} ({entry.cmd})")
-                leftover.kill()
-        except psutil.Error:
-            continue
-
-
 # --- browser --------------------------------------------------------------------------------
-
-
-BROWSER_MARK = "DI_BENCH_BROWSER"
 
 
 def api_upload(url: str, secret: str, csv: Path) -> tuple[float, dict]:
@@ -212,48 +90,6 @@ def api_upload(url: str, secret: str, csv: Path) -> tuple[float, dict]:
         )
     answer.raise_for_status()
     return time.monotonic() - started, answer.json()
-
-
-def start_browser(profile: Path, mark: str):
-    """Start headless Chromium; every process it spawns inherits ``BROWSER_MARK=mark``."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-proxy-server",
-        "--disable-breakpad",
-        "--disable-crash-reporter",
-    ):
-        options.add_argument(flag)
-    service = Service(CHROMEDRIVER, log_path=os.devnull, env={**os.environ, BROWSER_MARK: mark})
-    return webdriver.Chrome(service=service, options=options)
-
-
-def kill_marked(mark: str) -> int:
-    """Kill processes left by our browser (e.g. its crash handler), found by their env mark."""
-    killed = 0
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.pid != os.getpid() and proc.environ().get(BROWSER_MARK) == mark:
-                proc.kill()
-                killed += 1
-        except psutil.Error:
-            continue
-    return killed
 
 
 def text_of(driver, element_id: str) -> str:
@@ -367,8 +203,6 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="di-bench-web-") as tmp:
         folder = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         env = child_env()
         env.pop("DI_ENV", None)
         env.pop("DI_CACHE_DIR", None)
@@ -377,53 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.arrow_pool:
             env["ARROW_DEFAULT_MEMORY_POOL"] = args.arrow_pool
             print(f"ARROW_DEFAULT_MEMORY_POOL={args.arrow_pool}")
-        cmd = [
-            str(GUNICORN),
-            "app:server",
-            "-w",
-            "2",
-            "--preload",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-        ]
-        if args.access_log:
-            cmd += [
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                "%(p)s %(m)s %(U)s %(s)s %(B)s %(M)sms",
-            ]
-        print("starting: " + " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd)))
-        log_path = folder / "gunicorn.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        access_log = (
+            ["--access-logfile", "-", "--access-logformat", "%(p)s %(m)s %(U)s %(s)s %(B)s %(M)sms"]
+            if args.access_log
+            else []
         )
-        sampler: Sampler | None = None
-        driver = None
-        mark = secrets.token_hex(8)
-        try:
-            master = psutil.Process(proc.pid)
-
-            def healthy():
-                if proc.poll() is not None:
-                    raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-3000:])
-                try:
-                    return requests.get(f"{url}/healthz", timeout=2).json().get("status") == "ok"
-                except (requests.RequestException, ValueError):
-                    return False
-
-            started = time.monotonic()
-            wait_until(healthy, 60, what="/healthz")
-            workers = wait_until(
-                lambda: len(workers_of(master)) == 2 and workers_of(master), 30, what="2 workers"
-            )
-            print(f"healthy after {time.monotonic() - started:.1f} s")
+        with Gunicorn(folder, env, extra_args=access_log) as server:
+            url, master, workers = server.url, server.master, server.workers
+            print(f"healthy after {server.healthy_s:.1f} s")
             time.sleep(1)
             master_rss = master.memory_info().rss
             snaps = {"idle": memory(workers)}
-            sampler = Sampler(master)
+            sampler = server.sampler = Sampler(master)
             sampler.start()
             if not args.no_api_upload:
                 seconds, answer = api_upload(url, secret, csv)
@@ -431,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
                 snaps["after API upload"] = memory(workers)
 
-            driver = start_browser(folder / "chrome", mark)
+            driver = server.browser()
             open_data_page(driver, url)
             time.sleep(1)
             snaps["page loaded"] = memory(workers)
@@ -442,20 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             snaps["after ingest + browsing"] = memory(workers)
             maps_after = {w.pid: mappings(w) for w in workers} if args.maps else {}
             sampler.sample()
-        finally:
-            if driver is not None:
-                try:
-                    driver.quit()
-                except Exception as exc:  # noqa: BLE001 - keep cleaning up
-                    print(f"browser did not quit cleanly: {exc}")
-            time.sleep(0.5)
-            if leftovers := kill_marked(mark):
-                print(f"killed {leftovers} process(es) the browser left behind (crash handler)")
-            if sampler is not None:
-                sampler.stop()
-            stop_gunicorn(proc, sampler)
-            log.close()
-        log_text = log_path.read_text(errors="replace")
+        log_text = server.log_text
 
     report(args, snaps, master_rss, sampler, workers, upload_started, elapsed, deepest)
     for pid, before in maps_before.items():
@@ -466,9 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in log_text.splitlines():
             if line.startswith("<"):
                 print("  " + line)
-    errors = [line for line in log_text.splitlines() if "ERROR" in line or "Traceback" in line]
-    if errors:
-        print("\ngunicorn log has errors:")
+    if errors := server.log_problems():
+        print("\ngunicorn log, warnings and errors:")
         print("\n".join("  " + e for e in errors[:20]))
     return 0
 

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import Basket as IDS
-from components.widgets import COUNT_COLUMN, NUMBER_COLUMN, Stat, card, data_grid, stat_cards
+from components.widgets import COUNT_COLUMN, NUMBER_COLUMN, Stat, card, data_grid, field, stat_cards
 from components.widgets import format_int as fmt_int
 
 LAYOUT_OPTIONS = [
@@ -93,17 +93,6 @@ def no_data() -> html.Div:
     )
 
 
-def _field(label: str, control, width: int = 3, hint: str | None = None) -> dbc.Col:
-    return dbc.Col(
-        [
-            dbc.Label(label, className="small mb-1"),
-            control,
-            html.Div(hint, className="form-text") if hint else None,
-        ],
-        md=width,
-    )
-
-
 def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     """Return the layout and threshold controls.
 
@@ -118,19 +107,19 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     layout_value = values.get("layout")
     long_group = dbc.Row(
         [
-            _field(
+            field(
                 "Transaction column",
                 dcc.Dropdown(id=IDS.TRANSACTION, options=columns, value=values.get("transaction")),
-                4,
                 "Rows with the same value form one basket (invoice, order…).",
+                md=4,
             ),
-            _field(
+            field(
                 "Item column",
                 dcc.Dropdown(id=IDS.ITEM, options=columns, value=values.get("item")),
-                4,
                 "The product bought on each row.",
+                md=4,
             ),
-            _field(
+            field(
                 "Quantity column (optional)",
                 dcc.Dropdown(
                     id=IDS.QUANTITY,
@@ -138,8 +127,8 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     value=values.get("quantity"),
                     placeholder="none",
                 ),
-                4,
                 "Rows with a quantity of 0 or less (returns) are left out.",
+                md=4,
             ),
         ],
         id=IDS.LONG_GROUP,
@@ -148,7 +137,7 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     )
     basket_group = dbc.Row(
         [
-            _field(
+            field(
                 "Item column(s)",
                 dcc.Dropdown(
                     id=IDS.BASKET_COLUMNS,
@@ -156,15 +145,15 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     value=values.get("basket_columns") or [],
                     multi=True,
                 ),
-                6,
                 "One column of delimited items, or several columns with one item each "
                 "(empty cells are ignored).",
+                md=6,
             ),
-            _field(
+            field(
                 "Separator",
                 dbc.Input(id=IDS.SEP, value=values.get("sep") or ",", maxLength=5),
-                2,
                 "Between the items of one cell.",
+                md=2,
             ),
         ],
         id=IDS.BASKET_GROUP,
@@ -173,7 +162,7 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     )
     onehot_group = dbc.Row(
         [
-            _field(
+            field(
                 "Item columns (0/1 or true/false)",
                 dcc.Dropdown(
                     id=IDS.ONEHOT_COLUMNS,
@@ -181,8 +170,8 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     value=values.get("onehot_columns") or [],
                     multi=True,
                 ),
-                10,
                 "Leave empty to use every 0/1 column.",
+                md=10,
             ),
         ],
         id=IDS.ONEHOT_GROUP,
@@ -191,7 +180,7 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
     )
     thresholds = dbc.Row(
         [
-            _field(
+            field(
                 "Minimum support",
                 dbc.InputGroup(
                     [
@@ -213,10 +202,10 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     ],
                     size="sm",
                 ),
-                3,
                 "Share of transactions (0.01 = 1 %), or a number of transactions.",
+                md=3,
             ),
-            _field(
+            field(
                 "Minimum confidence",
                 dbc.Input(
                     id=IDS.MIN_CONFIDENCE,
@@ -227,9 +216,9 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     size="sm",
                     value=values.get("min_confidence", 0.3),
                 ),
-                2,
+                md=2,
             ),
-            _field(
+            field(
                 "Minimum lift",
                 dbc.Input(
                     id=IDS.MIN_LIFT,
@@ -239,9 +228,9 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     size="sm",
                     value=values.get("min_lift", 1.0),
                 ),
-                2,
+                md=2,
             ),
-            _field(
+            field(
                 "Maximum length",
                 dbc.Input(
                     id=IDS.MAX_LEN,
@@ -252,10 +241,10 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     placeholder="no limit",
                     value=values.get("max_len"),
                 ),
-                2,
                 "Items per itemset.",
+                md=2,
             ),
-            _field(
+            field(
                 "Algorithm",
                 dbc.Select(
                     id=IDS.ALGORITHM,
@@ -266,7 +255,7 @@ def settings_panel(columns: list[str], values: dict, detected: str) -> html.Div:
                     value=values.get("algorithm", "fpgrowth"),
                     size="sm",
                 ),
-                2,
+                md=2,
             ),
         ],
         className="g-3 mt-2",

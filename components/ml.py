@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.ids import ML as IDS
-from components.widgets import NUMBER_COLUMN, card, data_grid
+from components.widgets import NUMBER_COLUMN, card, data_grid, field
 
 GRAPH_CONFIG = {"displaylogo": False}
 STATUS_COLORS = {
@@ -36,18 +36,6 @@ def note(message: str, color: str = "info", **kwargs) -> dbc.Alert:
     return dbc.Alert(message, color=color, className="py-2 mb-0", **kwargs)
 
 
-def _field(label: str, control, hint=None, **col) -> dbc.Col:
-    return dbc.Col(
-        [
-            dbc.Label(label, className="fw-semibold small mb-1"),
-            control,
-            html.Div(hint, className="form-text") if hint is not None else None,
-        ],
-        className="mb-3",
-        **col,
-    )
-
-
 def setup_card(columns: list[str], form: dict) -> dbc.Card:
     """Return the training settings.
 
@@ -66,14 +54,14 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
             html.P(form.get("data_note", ""), className="small text-muted mb-2"),
             dbc.Row(
                 [
-                    _field(
+                    field(
                         "Target (the column to predict)",
                         dcc.Dropdown(
                             id=IDS.TARGET, options=columns, value=form["target"], clearable=False
                         ),
                         md=4,
                     ),
-                    _field(
+                    field(
                         "Task",
                         dbc.RadioItems(
                             id=IDS.TASK,
@@ -87,7 +75,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
                 ]
             ),
             dbc.Row(
-                _field(
+                field(
                     "Features",
                     dcc.Dropdown(
                         id=IDS.FEATURES,
@@ -100,7 +88,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
                 )
             ),
             dbc.Row(
-                _field(
+                field(
                     "Models",
                     dbc.Checklist(
                         id=IDS.MODELS,
@@ -113,7 +101,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
             ),
             dbc.Row(
                 [
-                    _field(
+                    field(
                         "Test share",
                         dcc.Slider(
                             id=IDS.TEST_SHARE,
@@ -126,7 +114,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
                         "Rows held out to test the trained models.",
                         md=4,
                     ),
-                    _field(
+                    field(
                         "Cross-validation folds",
                         dbc.Input(
                             id=IDS.FOLDS, type="number", min=3, max=10, step=1, value=form["folds"]
@@ -134,7 +122,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
                         "3 to 10, on the training rows.",
                         md=2,
                     ),
-                    _field(
+                    field(
                         "Rank by",
                         dcc.Dropdown(
                             id=IDS.METRIC,
@@ -145,7 +133,7 @@ def setup_card(columns: list[str], form: dict) -> dbc.Card:
                         "Cross-validated mean.",
                         md=3,
                     ),
-                    _field(
+                    field(
                         "Time budget per model (s)",
                         dbc.Input(
                             id=IDS.BUDGET,

@@ -14,6 +14,7 @@ from components.widgets import (
     data_grid,
     format_bytes,
     format_int,
+    page_header,
     stat_cards,
 )
 from dashboard.data import EXCEL_TOO_LARGE
@@ -25,12 +26,9 @@ def layout() -> html.Div:
     """Return the Profile page (its body is filled from the stored profile)."""
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H2("Profile", className="mb-0 me-3"),
-                    dbc.Button("Profile the data", id=IDS.RUN, color="primary", size="sm"),
-                ],
-                className="d-flex align-items-center mb-3",
+            page_header(
+                "Profile",
+                dbc.Button("Profile the data", id=IDS.RUN, color="primary", size="sm"),
             ),
             dcc.Store(id=IDS.CLEAN_STEPS, storage_type="session"),
             html.Div(id=IDS.STATUS),

@@ -12,7 +12,9 @@ from components.widgets import (
     Stat,
     card,
     data_grid,
+    field,
     format_int,
+    page_header,
     stat_cards,
 )
 from dashboard.rfm import CLV_FORMULA, DEFAULT_K, K_RANGE, money, rules_table
@@ -58,18 +60,6 @@ def _columns(columns: list[dict]) -> list[dict]:
     ]
 
 
-def _field(label: str, control, help_text: str | None = None, md: int = 3) -> dbc.Col:
-    return dbc.Col(
-        [
-            dbc.Label(label, className="small fw-semibold mb-1"),
-            control,
-            html.Div(help_text, className="form-text") if help_text else None,
-        ],
-        md=md,
-        className="mb-2",
-    )
-
-
 def _dropdown(ident: str, placeholder: str, clearable: bool = False) -> dcc.Dropdown:
     return dcc.Dropdown(id=ident, options=[], placeholder=placeholder, clearable=clearable)
 
@@ -82,39 +72,44 @@ def settings_card() -> html.Div:
             [
                 dbc.Row(
                     [
-                        _field("Customer", _dropdown(IDS.CUSTOMER, "Customer id column")),
-                        _field("Transaction date", _dropdown(IDS.DATE, "Date column")),
-                        _field(
+                        field("Customer", _dropdown(IDS.CUSTOMER, "Customer id column"), md=3),
+                        field("Transaction date", _dropdown(IDS.DATE, "Date column"), md=3),
+                        field(
                             "Amount",
                             _dropdown(IDS.AMOUNT, "Amount column", clearable=True),
                             "Money per row. Leave empty to use quantity × unit price.",
+                            md=3,
                         ),
-                        _field(
+                        field(
                             "Invoice / order id (optional)",
                             _dropdown(IDS.INVOICE, "None: each row is an order", clearable=True),
                             "Frequency counts distinct invoices; without one, rows.",
+                            md=3,
                         ),
                     ],
                     className="g-3",
                 ),
                 dbc.Row(
                     [
-                        _field(
+                        field(
                             "Quantity (optional)",
                             _dropdown(IDS.QUANTITY, "Quantity column", clearable=True),
+                            md=3,
                         ),
-                        _field(
+                        field(
                             "Unit price (optional)",
                             _dropdown(IDS.UNIT_PRICE, "Unit price column", clearable=True),
                             "Used only when no amount column is chosen.",
+                            md=3,
                         ),
-                        _field(
+                        field(
                             "Reference date",
                             dbc.Input(id=IDS.AS_OF, type="date", size="sm"),
                             "Empty: the day after the last transaction. Later transactions "
                             "are left out.",
+                            md=3,
                         ),
-                        _field(
+                        field(
                             "Returns (negative amounts)",
                             dbc.RadioItems(
                                 id=IDS.RETURNS,
@@ -124,13 +119,14 @@ def settings_card() -> html.Div:
                                     {"label": "Leave them out", "value": "exclude"},
                                 ],
                             ),
+                            md=3,
                         ),
                     ],
                     className="g-3",
                 ),
                 dbc.Row(
                     [
-                        _field(
+                        field(
                             "Scores",
                             dbc.RadioItems(
                                 id=IDS.SCHEME,
@@ -141,8 +137,9 @@ def settings_card() -> html.Div:
                                     {"label": "Quartiles (1–4)", "value": "quartile"},
                                 ],
                             ),
+                            md=3,
                         ),
-                        _field(
+                        field(
                             "Clusters (k)",
                             dbc.Input(
                                 id=IDS.K,
@@ -156,7 +153,7 @@ def settings_card() -> html.Div:
                             f"K-Means groups, {K_RANGE[0]}–{K_RANGE[1]}.",
                             md=2,
                         ),
-                        _field(
+                        field(
                             "Profit margin (%)",
                             dbc.Input(
                                 id=IDS.MARGIN,
@@ -183,12 +180,9 @@ def layout() -> html.Div:
     """Return the Customer Value page (its choices and results come from the store)."""
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H2("Customer Value (RFM)", className="mb-0 me-3"),
-                    dbc.Button("Run the analysis", id=IDS.RUN, color="primary", size="sm"),
-                ],
-                className="d-flex align-items-center mb-3",
+            page_header(
+                "Customer Value (RFM)",
+                dbc.Button("Run the analysis", id=IDS.RUN, color="primary", size="sm"),
             ),
             html.P(
                 "Scores every customer on recency (how recently they bought), frequency (how "

@@ -24,6 +24,38 @@ def card(title: str, body, **kwargs) -> dbc.Card:
     )
 
 
+def page_header(title: str, action=None) -> html.Div:
+    """Return a page's title, with its main action (a run button) beside it if given."""
+    return html.Div(
+        [html.H2(title, className="mb-0 me-3"), action],
+        className="d-flex align-items-center mb-3",
+    )
+
+
+def field(label: str, control, hint=None, md: int | None = None, **col) -> dbc.Col:
+    """Return one labelled form control as a column, its hint (if any) below it.
+
+    Args:
+        label: The label above the control.
+        control: The input, dropdown, slider… it labels.
+        hint: A short explanation under the control (text or a component).
+        md: The column's width of 12 from the medium breakpoint up; ``None`` shares the row
+            equally with its siblings.
+        **col: Further ``dbc.Col`` arguments.
+    """
+    width = {} if md is None else {"md": md}
+    return dbc.Col(
+        [
+            dbc.Label(label, className="small fw-semibold mb-1"),
+            control,
+            html.Div(hint, className="form-text") if hint is not None else None,
+        ],
+        className="mb-2",
+        **width,
+        **col,
+    )
+
+
 @dataclass(frozen=True)
 class Stat:
     """One summary card: a label, its formatted value, an optional hover text and id."""

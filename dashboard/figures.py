@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+#: The colours figures use for a single series, a reference line and a second series
+#: (Bootstrap's blue, grey and orange, so charts match the page).
+BLUE, GREY, MUTED, ORANGE = "#0d6efd", "#adb5bd", "#6c757d", "#fd7e14"
+
 #: Layout every figure starts from.
 BASE_LAYOUT = {
     "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
@@ -26,3 +30,20 @@ def empty_figure(message: str) -> go.Figure:
         annotations=[{"text": message, "showarrow": False, "font": {"size": 14}}],
     )
     return fig
+
+
+def histogram_bar(
+    edges: list[float], counts: list[int], hovertemplate: str, color: str = BLUE
+) -> go.Bar:
+    """One bar per bin of a precomputed histogram (``len(edges) == len(counts) + 1``).
+
+    Bars sit on the bin centres and are as wide as their bins, so uneven bins draw true.
+    """
+    pairs = list(zip(edges[:-1], edges[1:], strict=True))
+    return go.Bar(
+        x=[(a + b) / 2 for a, b in pairs],
+        y=counts,
+        width=[b - a for a, b in pairs],
+        marker_color=color,
+        hovertemplate=hovertemplate,
+    )

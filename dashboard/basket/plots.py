@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.figures import empty_figure
+from dashboard.figures import BLUE, empty_figure
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
@@ -111,7 +111,7 @@ def network_figure(graph: dict) -> go.Figure:
                 text=[i["name"] for i in items],
                 textposition="top center",
                 textfont={"size": 11},
-                marker={"size": 9, "color": "#0d6efd", "symbol": "square"},
+                marker={"size": 9, "color": BLUE, "symbol": "square"},
                 hovertemplate="%{text}<extra></extra>",
                 showlegend=False,
             ),
@@ -135,7 +135,7 @@ def top_items_figure(items: list[dict]) -> go.Figure:
             x=[i["support"] for i in items],
             y=[i["item"] for i in items],
             orientation="h",
-            marker_color="#0d6efd",
+            marker_color=BLUE,
             customdata=[i["count"] for i in items],
             hovertemplate="%{y}: %{x:.1%} of transactions (%{customdata:,})<extra></extra>",
         )

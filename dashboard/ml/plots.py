@@ -12,14 +12,16 @@ import math
 
 import plotly.graph_objects as go
 
-from dashboard.figures import empty_figure
+from dashboard.figures import BLUE as _BLUE
+from dashboard.figures import GREY as _GREY
+from dashboard.figures import ORANGE as _ORANGE
+from dashboard.figures import empty_figure, histogram_bar
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "template": "plotly_white",
     "height": 380,
 }
-_BLUE, _GREY, _ORANGE = "#0d6efd", "#adb5bd", "#fd7e14"
 
 
 def _ranked(rows: list[dict], higher_is_better: bool) -> list[dict]:
@@ -246,17 +248,7 @@ def residuals(details: dict) -> go.Figure:
     edges, counts = hist.get("edges") or [], hist.get("counts") or []
     if not counts:
         return empty_figure("No residuals.")
-    centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    fig = go.Figure(
-        go.Bar(
-            x=centers,
-            y=counts,
-            width=widths,
-            marker_color=_BLUE,
-            hovertemplate="%{x:.4g}: %{y:,} rows<extra></extra>",
-        )
-    )
+    fig = go.Figure(histogram_bar(edges, counts, "%{x:.4g}: %{y:,} rows<extra></extra>"))
     fig.add_vline(x=0, line_dash="dot", line_color=_GREY)
     fig.update_layout(
         **_LAYOUT,

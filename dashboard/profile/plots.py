@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from dashboard.figures import BASE_LAYOUT as _LAYOUT
-from dashboard.figures import empty_figure
+from dashboard.figures import BLUE, empty_figure, histogram_bar
 
 #: Columns drawn in the missing-values bar at most (the worst ones).
 MISSING_BARS = 60
@@ -20,17 +20,7 @@ def distribution_figure(column: str, dist: dict) -> go.Figure:
     kind = dist.get("kind")
     if kind == "histogram":
         edges, counts = dist["edges"], dist["counts"]
-        centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        fig = go.Figure(
-            go.Bar(
-                x=centers,
-                y=counts,
-                width=widths,
-                marker_color="#0d6efd",
-                hovertemplate="%{x}<br>%{y:,} rows<extra></extra>",
-            )
-        )
+        fig = go.Figure(histogram_bar(edges, counts, "%{x}<br>%{y:,} rows<extra></extra>"))
     elif kind == "bar":
         values = [str(v) for v in dist["values"]]
         counts = list(dist["counts"])
@@ -42,16 +32,14 @@ def distribution_figure(column: str, dist: dict) -> go.Figure:
                 x=counts,
                 y=values,
                 orientation="h",
-                marker_color="#0d6efd",
+                marker_color=BLUE,
                 hovertemplate="%{y}: %{x:,} rows<extra></extra>",
             )
         )
         fig.update_yaxes(autorange="reversed")
     elif kind == "timeline":
         fig = go.Figure(
-            go.Scatter(
-                x=dist["periods"], y=dist["counts"], mode="lines+markers", line_color="#0d6efd"
-            )
+            go.Scatter(x=dist["periods"], y=dist["counts"], mode="lines+markers", line_color=BLUE)
         )
     else:
         return empty_figure("No values to show.")

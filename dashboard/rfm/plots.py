@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import BASE_LAYOUT as _LAYOUT
-from dashboard.figures import empty_figure
+from dashboard.figures import BLUE, MUTED, empty_figure
 from dashboard.rfm._segments import SEGMENT_NAMES
 
 #: One colour per segment: greens for the best customers, through blue and amber, to reds.
@@ -57,7 +57,7 @@ def segment_bar(segments: list[dict]) -> go.Figure:
             x=[s["customers"] for s in rows],
             y=[s["segment"] for s in rows],
             orientation="h",
-            marker_color=[SEGMENT_COLORS.get(s["segment"], "#0d6efd") for s in rows],
+            marker_color=[SEGMENT_COLORS.get(s["segment"], BLUE) for s in rows],
             text=[f"{s['share_pct']:.1f} %" for s in rows],
             textposition="auto",
             customdata=[[s["revenue_share_pct"]] for s in rows],
@@ -89,7 +89,7 @@ def segment_treemap(segments: list[dict]) -> go.Figure:
             labels=[s["segment"] for s in rows],
             parents=[""] * len(rows),
             values=[s["customers"] for s in rows],
-            marker_colors=[SEGMENT_COLORS.get(s["segment"], "#0d6efd") for s in rows],
+            marker_colors=[SEGMENT_COLORS.get(s["segment"], BLUE) for s in rows],
             customdata=[[s["share_pct"], s["revenue_share_pct"]] for s in rows],
             texttemplate=(
                 "<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1f} %)"
@@ -165,7 +165,7 @@ def customer_scatter(
                 customdata=group["frequency"].tolist(),
                 mode="markers",
                 name=name,
-                marker={"size": 5, "opacity": 0.6, "color": colors.get(name, "#0d6efd")},
+                marker={"size": 5, "opacity": 0.6, "color": colors.get(name, BLUE)},
                 hovertemplate=(
                     f"{name}<br>recency %{{x}} days<br>monetary %{{y:,.2f}}"
                     "<br>%{customdata} orders<extra></extra>"
@@ -199,7 +199,7 @@ def elbow_figure(elbow: list[dict], k: int) -> go.Figure:
                 y=[e["inertia"] for e in elbow],
                 name="inertia (elbow)",
                 mode="lines+markers",
-                line_color="#0d6efd",
+                line_color=BLUE,
                 hovertemplate="k = %{x}: inertia %{y:,.0f}<extra></extra>",
             ),
             go.Scatter(
@@ -213,7 +213,7 @@ def elbow_figure(elbow: list[dict], k: int) -> go.Figure:
             ),
         ]
     )
-    fig.add_vline(x=k, line_dash="dot", line_color="#6c757d", annotation_text=f"k = {k}")
+    fig.add_vline(x=k, line_dash="dot", line_color=MUTED, annotation_text=f"k = {k}")
     fig.update_layout(
         **_LAYOUT,
         title="Inertia and silhouette by k",
@@ -239,7 +239,7 @@ def cluster_figure(profiles: list[dict], bins: int) -> go.Figure:
         [
             go.Bar(name=label, x=names, y=[p[key] for p in profiles], marker_color=color)
             for label, key, color in (
-                ("recency score", "mean_r", "#0d6efd"),
+                ("recency score", "mean_r", BLUE),
                 ("frequency score", "mean_f", "#20c997"),
                 ("monetary score", "mean_m", "#fd7e14"),
             )
@@ -264,7 +264,7 @@ def clv_figure(segments: list[dict]) -> go.Figure:
         go.Bar(
             x=[s["segment"] for s in rows],
             y=[s["mean_predicted_clv"] for s in rows],
-            marker_color=[SEGMENT_COLORS.get(s["segment"], "#0d6efd") for s in rows],
+            marker_color=[SEGMENT_COLORS.get(s["segment"], BLUE) for s in rows],
             customdata=[[s["total_predicted_clv"], s["customers"]] for s in rows],
             hovertemplate=(
                 "%{x}: %{y:,.2f} per customer<br>%{customdata[0]:,.0f} in total "

@@ -12,19 +12,6 @@ from dashboard.jobs._registry import STALE_JOB_MESSAGE, JobRegistry, JobState
 FORK = multiprocessing.get_context("fork")
 
 
-class FakeClock:
-    def __init__(self, now=1_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
 @pytest.fixture
 def registry(tmp_path, clock):
     reg = JobRegistry(tmp_path / "jobs", clock=clock)

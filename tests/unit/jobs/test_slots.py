@@ -12,19 +12,6 @@ FORK = multiprocessing.get_context("fork")
 ME = os.getpid()
 
 
-class FakeClock:
-    def __init__(self, now=1_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
 @pytest.fixture
 def slots(tmp_path, clock):
     pool = JobSlots(tmp_path / "slots", capacity=1, lease_s=30, clock=clock)
