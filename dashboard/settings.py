@@ -42,6 +42,9 @@ class Settings:
         max_concurrent_jobs: Jobs running at once across the server; more wait in a queue.
         job_memory_limit_mb: Memory limit of one job; 0 derives it from the budget minus
             what the web processes use.
+        job_time_limit_s: Wall-time limit of every job, in seconds, counted from when it
+            starts running (not while it waits in the queue); 0 keeps each kind's own
+            default (``JobKind.time_limit_s``).
         enable_test_jobs: Allow the ``selftest`` job kind (used by the test suite and
             ``bench/jobs.py``; off in production).
         secret_key: Signs session ids and Flask sessions; shared by all workers.
@@ -60,6 +63,7 @@ class Settings:
     disk_quota_mb: int = 10_240
     max_concurrent_jobs: int = 1
     job_memory_limit_mb: int = 0
+    job_time_limit_s: int = 0
     enable_test_jobs: bool = False
     secret_key: str = field(default="", repr=False)
     environment: str = "production"
@@ -136,6 +140,7 @@ class Settings:
             disk_quota_mb=_int(env, "DI_DISK_QUOTA_MB", 10_240),
             max_concurrent_jobs=_int(env, "DI_MAX_CONCURRENT_JOBS", 1),
             job_memory_limit_mb=_int(env, "DI_JOB_MEMORY_LIMIT_MB", 0),
+            job_time_limit_s=_int(env, "DI_JOB_TIME_LIMIT_S", 0),
             enable_test_jobs=_bool(env, "DI_ENABLE_TEST_JOBS"),
             secret_key=secret,
             environment=environment,
@@ -169,6 +174,8 @@ class Settings:
             )
         if self.job_memory_limit_mb < 0:
             raise ConfigError("DI_JOB_MEMORY_LIMIT_MB must be 0 (automatic) or positive.")
+        if self.job_time_limit_s < 0:
+            raise ConfigError("DI_JOB_TIME_LIMIT_S must be 0 (each kind's default) or positive.")
         if not 0 < self.category_max_unique_ratio <= 1:
             raise ConfigError("DI_CATEGORY_MAX_UNIQUE_RATIO must be in (0, 1].")
 

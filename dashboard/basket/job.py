@@ -168,6 +168,7 @@ BASKET = JobKind(
     factor=4.0,
     overhead_mb=50.0,
     advice="Try a smaller sample, fewer items or a higher minimum support.",
+    time_limit_s=600.0,
 )
 
 

@@ -75,9 +75,25 @@ def _estimate(services, session: str, request: dict) -> dict | None:
 # The advice is the default: "Try a smaller sample or fewer columns."
 #: 2.5: the frame and its cleaned copy.
 CLEAN_PREVIEW = JobKind(
-    "clean-preview", lambda r: "Previewing cleaning steps", run_preview, _estimate, 2.5, 40.0
+    "clean-preview",
+    lambda r: "Previewing cleaning steps",
+    run_preview,
+    _estimate,
+    2.5,
+    40.0,
+    time_limit_s=300.0,
 )
 #: 3.5: the frame, its cleaned copy, the kept previous version, then a profile of the result.
-CLEAN = JobKind("clean", lambda r: "Cleaning the data", run_clean, _estimate, 3.5, 40.0)
+CLEAN = JobKind(
+    "clean", lambda r: "Cleaning the data", run_clean, _estimate, 3.5, 40.0, time_limit_s=600.0
+)
 #: 3.0: restore, then profile.
-UNDO = JobKind("undo", lambda r: "Undoing the last cleaning", run_undo, _estimate, 3.0, 40.0)
+UNDO = JobKind(
+    "undo",
+    lambda r: "Undoing the last cleaning",
+    run_undo,
+    _estimate,
+    3.0,
+    40.0,
+    time_limit_s=600.0,
+)

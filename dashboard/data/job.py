@@ -115,6 +115,9 @@ INGEST = JobKind(
     factor=3.0,
     overhead_mb=60.0,
     advice="Try a smaller file, or save it as CSV or Parquet with fewer columns.",
+    # a 500 MB CSV (the upload limit) loads in about 2 minutes here; 15 leaves room for
+    # slow disks and wide Excel files
+    time_limit_s=900.0,
 )
 
 

@@ -13,7 +13,7 @@ import psutil
 
 from dashboard.errors import DataInsightsError
 from dashboard.jobs._registry import JobRecord, JobState
-from dashboard.jobs._runner import JobFailed, run_job
+from dashboard.jobs._runner import JobFailed, run_job, time_left_note
 
 CANCELLED = "Cancelled. Anything the job had already finished is kept."
 
@@ -39,6 +39,7 @@ def execute(context, session_id: str | None, request: dict, set_progress=None) -
             lambda progress: kind.run(context, session, request, progress),
             set_progress,
             estimate=estimate,
+            time_limit_s=kind.time_limit_for(request, context.settings.job_time_limit_s),
         )
     except (JobFailed, DataInsightsError) as err:
         job_id = getattr(err, "job_id", None)
@@ -63,8 +64,9 @@ def status_line(record: JobRecord) -> str:
     """
     progress = record.progress or {}
     step = progress.get("step") or "starting"
-    seconds = int(record.duration_s or 0)
-    return f"{progress.get('summary') or record.summary} — {step} — {seconds} s"
+    elapsed = record.duration_s or 0
+    left = time_left_note(elapsed, progress.get("limit_s"))
+    return f"{progress.get('summary') or record.summary} — {step} — {int(elapsed)} s{left}"
 
 
 def cancel_active(context, session_id: str | None) -> JobRecord | None:

@@ -26,7 +26,10 @@ class JobKind:
         factor: Peak memory as a multiple of the in-memory size of the data it loads.
         overhead_mb: Fixed MB on top of the job process, whatever the data size: libraries
             it imports (scikit-learn about 90 MB, pyarrow's writer, mlxtend), buffers.
-        advice: What to try instead, added to a refusal for lack of memory.
+        advice: What to try instead, added to a refusal for lack of memory or time.
+        time_limit_s: Wall-time limit in seconds once the job runs, a number or
+            ``request -> seconds`` (ML's depends on the models and their time budget).
+            ``DI_JOB_TIME_LIMIT_S`` replaces it for every kind when set.
 
     The factors are calibrated by ``bench/`` against measured peaks; each kind's comment
     says how.
@@ -39,3 +42,11 @@ class JobKind:
     factor: float = 1.0
     overhead_mb: float = 0.0
     advice: str = "Try a smaller sample or fewer columns."
+    time_limit_s: float | Callable[[dict], float] = 600.0
+
+    def time_limit_for(self, request: dict, setting_s: float = 0) -> float:
+        """Return the wall-time limit of one job: the setting when set, else the kind's."""
+        if setting_s:
+            return float(setting_s)
+        limit = self.time_limit_s
+        return float(limit(request) if callable(limit) else limit)

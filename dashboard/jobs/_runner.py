@@ -6,7 +6,8 @@ job process the runner:
 1. registers the job in the shared registry (one active job per session, else refused);
 2. checks admission: the job's memory estimate against the free headroom of the budget;
 3. waits for a global slot (``DI_MAX_CONCURRENT_JOBS``), showing "Queued, position N";
-4. runs the body under a memory watchdog (the job's limit) and a heartbeat thread;
+4. runs the body under a memory watchdog (the job's limit), a wall-time limit and a
+   heartbeat thread;
 5. turns any failure into a message written for the user, and records the outcome with a
    small result, so a page that reloaded meanwhile can still pick it up.
 """
@@ -18,6 +19,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+
+import psutil
 
 from dashboard.errors import DataInsightsError, JobRejected
 from dashboard.jobs._admission import check_admission
@@ -42,6 +45,36 @@ def over_limit_message(limit_mb: float) -> str:
         "Try a smaller sample, fewer models or fewer columns. "
         "Your data and earlier results are safe."
     )
+
+
+def duration_text(seconds: float) -> str:
+    """Return ``seconds`` for a person: "45 s", "10 min", "1 h 30 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def over_time_message(limit_s: float, advice: str) -> str:
+    """Return the message of a job stopped by its wall-time limit."""
+    return (
+        f"This job ran longer than its time limit of {duration_text(limit_s)} and was stopped. "
+        f"{advice} Your data and earlier results are safe."
+    )
+
+
+def time_left_note(elapsed_s: float, limit_s: float | None) -> str:
+    """Return " — stops in 40 s (time limit)" near the end of the limit, else ""."""
+    if not limit_s:
+        return ""
+    left = limit_s - elapsed_s
+    if left > max(30.0, 0.2 * limit_s):
+        return ""
+    return f" — stops in {duration_text(left)} (time limit)"
 
 
 class JobFailed(DataInsightsError):
@@ -82,11 +115,29 @@ class _Heartbeat(threading.Thread):
         self._stop_event.set()
 
 
+class _Deadline(threading.Thread):
+    """Calls ``on_expire`` once, ``limit_s`` after it starts, unless stopped first."""
+
+    def __init__(self, limit_s: float, on_expire: Callable[[], None]):
+        super().__init__(daemon=True, name="job-deadline")
+        self._limit, self._on_expire = limit_s, on_expire
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        if not self._stop_event.wait(self._limit):
+            self._on_expire()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
 class _Progress:
     """Turns ``progress(step, done, total)`` into registry snapshots and Dash progress.
 
     A job may pass ``summary=`` to replace its banner's first part while it runs (the ML
-    job shows "Training Gradient Boosting — 5 of 10" rather than a fixed summary).
+    job shows "Training Gradient Boosting — 5 of 10" rather than a fixed summary). Once the
+    job runs, every snapshot carries its time limit (``limit_s``), so the banner can say how
+    long is left when little is.
     """
 
     def __init__(self, registry, job_id, summary, set_progress, min_interval_s):
@@ -94,6 +145,13 @@ class _Progress:
         self._set_progress, self._min_interval = set_progress, min_interval_s
         self._last = 0.0
         self._queued_at = 0
+        self._limit_s: float | None = None
+        self._started = 0.0
+
+    def running(self, limit_s: float) -> None:
+        """The job left the queue and runs with this time limit."""
+        self._limit_s, self._started = limit_s, time.monotonic()
+        self._publish({"done": 0, "total": 0, "percent": 0, "step": "starting"})
 
     def __call__(self, step: str, done: float, total: float, *, summary: str | None = None):
         now = time.monotonic()
@@ -116,11 +174,15 @@ class _Progress:
         self._publish({"done": 0, "total": 0, "percent": 0, "step": f"Queued, position {position}"})
 
     def _publish(self, snapshot: dict) -> None:
+        if self._limit_s is not None:
+            snapshot["limit_s"] = self._limit_s
         self._registry.heartbeat(self._job_id, progress=snapshot)
         if self._set_progress is not None:
             pct = snapshot["percent"]
             summary = snapshot.get("summary") or self._summary
-            self._set_progress((pct, f"{pct} %" if pct else "", f"{summary} — {snapshot['step']}"))
+            left = time_left_note(time.monotonic() - self._started, self._limit_s)
+            line = f"{summary} — {snapshot['step']}{left}"
+            self._set_progress((pct, f"{pct} %" if pct else "", line))
 
 
 def job_limit_mb(context, web_used_mb: float) -> float:
@@ -141,6 +203,7 @@ def run_job(
     *,
     estimate: dict | None = None,
     min_interval_s: float = 0.2,
+    time_limit_s: float | None = None,
 ) -> dict:
     """Run ``work`` as a registered, admitted, slot-holding job and return its result.
 
@@ -155,6 +218,10 @@ def run_job(
             the data (``rows``, ``bytes_memory``, ``extra``…); None skips admission.
         min_interval_s: Progress updates closer together than this are dropped (the last
             one always goes through).
+        time_limit_s: Wall-time limit once the job runs (see ``JobKind.time_limit_for``);
+            None for none. A job over it is recorded as failed with a message saying what
+            to change, its slot freed and its process tree (the training process too)
+            killed.
 
     Raises:
         JobFailed: With a message for the user, after the job is marked failed.
@@ -173,6 +240,7 @@ def run_job(
 
     beat = _Heartbeat(registry, slots, job_id, written)
     watchdog = None
+    deadline = None
     try:
         slots.acquire(job_id, pid, on_wait=progress.queued)
         # Measured once the slot is ours: a job that waited must not be judged (or limited)
@@ -194,6 +262,19 @@ def run_job(
             beat.rss_mb = rss_mb
 
         watchdog = MemoryWatchdog(limit, on_sample=record_rss, on_exceed=stop_over_limit).start()
+        if time_limit_s:
+
+            def stop_over_time() -> None:
+                log.warning("job %s over its %.0f s time limit: stopping", job_id, time_limit_s)
+                registry.heartbeat(job_id, rss_mb=watchdog.peak_mb)
+                registry.fail(job_id, over_time_message(time_limit_s, kind.advice))
+                slots.release(job_id)
+                _kill_children()
+                os._exit(124)  # like timeout(1); the message is already recorded
+
+            deadline = _Deadline(time_limit_s, stop_over_time)
+            deadline.start()
+            progress.running(time_limit_s)
         result = work(progress)
     except JobRejected as err:
         _record_peak(registry, job_id, watchdog)
@@ -215,6 +296,8 @@ def run_job(
         registry.fail(job_id, UNEXPECTED)
         raise JobFailed(UNEXPECTED, job_id) from None
     finally:
+        if deadline is not None:
+            deadline.stop()
         if watchdog is not None:
             watchdog.stop()
         beat.stop()
@@ -229,3 +312,16 @@ def _record_peak(registry, job_id: str, watchdog: MemoryWatchdog | None) -> None
     """Store the job's peak RSS while the record still accepts updates."""
     if watchdog is not None:
         registry.heartbeat(job_id, rss_mb=watchdog.peak_mb)
+
+
+def _kill_children() -> None:
+    """SIGKILL every process this one started (the ML training process, a CSV reader…)."""
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass

@@ -83,4 +83,5 @@ SELFTEST = JobKind(
     factor=1.0,
     overhead_mb=0.0,
     advice="Try a smaller test job.",
+    time_limit_s=600.0,
 )

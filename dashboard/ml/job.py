@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 RESULTS, PREDICTIONS, MODEL = "ml_results", "ml_predictions", "ml_model"
 DEFAULT_BUDGET_S = 60
+#: The form's largest time budget per model (seconds).
+MAX_BUDGET_S = 3600.0
+_MOST_MODELS = max(len(models) for models in CATALOGUE.values())
 #: MB kept free between the training process's memory guard and the job's own limit, so
 #: that a model too big for memory stops that model, not the whole job.
 MODEL_MEMORY_MARGIN_MB = 30.0
@@ -71,6 +74,27 @@ def _parameters(request: dict) -> dict:
     if models is not None and not models:
         raise InvalidParameter("Choose at least one model.")
     return params
+
+
+#: Seconds an ML job may take beyond its models' time budgets: reading the data, the
+#: training process's start, the best model's explanation and the stored artifacts.
+FIXED_TIME_S = 180.0
+
+
+def time_limit_s(request: dict) -> float:
+    """Return an ML job's wall-time limit: every model's time budget, plus a fixed part.
+
+    Each model is stopped at its own budget (``time_budget_s``), so the job as a whole ends
+    within ``models × budget + FIXED_TIME_S`` unless something hangs outside a model.
+    """
+    models = request.get("models")
+    count = len(models) if isinstance(models, list) and models else _MOST_MODELS
+    try:
+        budget = float(request.get("time_budget_s") or DEFAULT_BUDGET_S)
+    except (TypeError, ValueError):
+        budget = DEFAULT_BUDGET_S
+    budget = min(max(budget, 1.0), MAX_BUDGET_S)
+    return count * budget + FIXED_TIME_S
 
 
 def model_memory_limit_mb(services) -> float:
@@ -248,4 +272,5 @@ ML = JobKind(
     factor=15.0,
     overhead_mb=210.0,
     advice="Try a smaller sample, fewer models or fewer columns.",
+    time_limit_s=time_limit_s,
 )

@@ -60,4 +60,5 @@ PROFILE = JobKind(
     factor=3.5,
     overhead_mb=40.0,
     advice="Try a smaller sample or fewer columns.",
+    time_limit_s=600.0,
 )

@@ -163,4 +163,5 @@ RFM = JobKind(
     factor=6.0,
     overhead_mb=170.0,
     advice="Try a smaller sample or fewer customers.",
+    time_limit_s=600.0,
 )

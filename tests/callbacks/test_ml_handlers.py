@@ -157,6 +157,40 @@ def test_ml203_new_data_makes_results_stale(services, session):
     assert find(content, "ml-table") is not None  # still shown, with the note
 
 
+def test_ml205_run_over_its_time_limit_stops_its_training_process_and_keeps_the_rows(
+    make_app,
+):
+    services = make_app(enable_test_jobs=True, job_memory_limit_mb=100_000, job_time_limit_s=8)
+    services = services.services
+    session = services.signer.new()
+    rng = np.random.default_rng(0)
+    n, k = 12_000, 60
+    frame = pd.DataFrame(rng.normal(size=(n, k)).round(4), columns=[f"x{i}" for i in range(k)])
+    frame["y"] = (frame["x0"] * 3 + rng.normal(size=n)).round(3)
+    ingest_frame(services, session, frame)
+    request = ml_request(target="y", models=["Ridge", "Gradient Boosting", "Random Forest"])
+
+    result = launch(services, session, request)
+
+    assert result["ok"] is False
+    assert result["message"].startswith(
+        "This job ran longer than its time limit of 8 s and was stopped. "
+        "Try a smaller sample, fewer models or fewer columns."
+    )
+    assert services.slots.holders() == []
+    survivors = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "dashboard.ml._worker" in " ".join(proc.cmdline()):
+                survivors.append(proc)
+        except psutil.Error:
+            pass
+    assert survivors == []  # the training process went with its job
+    # the model that had finished is kept, as after Cancel
+    item = services.store.info_by_name(session, RESULTS)
+    assert list(services.store.read_frame(session, item.key)["model"]) == ["Ridge"]
+
+
 def test_ml204_cancel_mid_run_keeps_the_finished_models(services, session):
     rng = np.random.default_rng(0)
     n, k = 12_000, 60

@@ -58,6 +58,7 @@ def test_set002_every_variable_is_read(tmp_path):
         "DI_DISK_QUOTA_MB": "300",
         "DI_MAX_CONCURRENT_JOBS": "3",
         "DI_JOB_MEMORY_LIMIT_MB": "256",
+        "DI_JOB_TIME_LIMIT_S": "900",
         "DI_ENABLE_TEST_JOBS": "1",
     }
     s = Settings.from_env(env)
@@ -74,6 +75,7 @@ def test_set002_every_variable_is_read(tmp_path):
         disk_quota_mb=300,
         max_concurrent_jobs=3,
         job_memory_limit_mb=256,
+        job_time_limit_s=900,
         enable_test_jobs=True,
         secret_key="k",
         environment="development",
@@ -117,6 +119,8 @@ def test_set004_empty_values_mean_default():
             "-1",
             "DI_JOB_MEMORY_LIMIT_MB must be 0 (automatic) or positive",
         ),
+        ("DI_JOB_TIME_LIMIT_S", "-5", "DI_JOB_TIME_LIMIT_S must be 0 (each kind's default)"),
+        ("DI_JOB_TIME_LIMIT_S", "10m", "DI_JOB_TIME_LIMIT_S must be a whole number, got '10m'."),
         ("DI_ENV", "staging", "DI_ENV must be 'production' or 'development'."),
     ],
 )
