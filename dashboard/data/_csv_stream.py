@@ -35,7 +35,9 @@ T = TypeVar("T")
 
 _MIN_BLOCK = 4096
 _SPLIT = 4  # parallel parse blocks per segment
-_MAX_BLOCK = 1 << 30
+#: Longest row read; Arrow needs a whole row in one block, and a block this size already
+#: takes a few hundred MB to parse. Longer "rows" are mostly a quote that never closes.
+MAX_ROW_BYTES = 64 << 20
 _MAX_PASSES = 64
 _CONVERSION_ERROR = re.compile(
     r"column #(\d+): CSV conversion error to ([^:]+): invalid value '(.*)'\Z", re.DOTALL
@@ -49,6 +51,10 @@ class _Widen(Exception):  # control flow, never leaves this module
     def __init__(self, column: int, arrow_type: pa.DataType):
         super().__init__(column, arrow_type)
         self.column, self.arrow_type = column, arrow_type
+
+
+class RowTooLong(ValueError):
+    """One row (or a quoted field) is longer than ``MAX_ROW_BYTES``."""
 
 
 class _NotUtf8(UnicodeDecodeError):
@@ -112,9 +118,11 @@ def write_csv(
             fmt = replace(fmt, encoding=fallback)
             continue
         except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block_size >= _MAX_BLOCK:
+            if "straddl" not in str(exc):
                 raise
-            block_size *= 4  # one row (or quoted field) is longer than a block
+            if block_size >= MAX_ROW_BYTES:
+                raise RowTooLong from exc
+            block_size = min(block_size * 4, MAX_ROW_BYTES)  # a row is longer than a block
             logger.info("a row is longer than a block, re-read with %d-byte blocks", block_size)
             continue
         renamed = {new: old for new, old in renamed.items() if new in names}

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dashboard.data._csv_sniff import unique_names
+from dashboard.data._limits import MAX_COLUMNS, too_wide
 from dashboard.errors import DataLoadError
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,8 @@ def _stream_rows(
             break
     if header is None:
         raise DataLoadError(f"The sheet '{sheet}' of {name} is empty: choose another sheet.")
+    if _last_filled(header) > MAX_COLUMNS:
+        raise too_wide(name, _last_filled(header))
     rows_done, width, kinds, names, renamed = 0, 0, [], [], {}
     writer = None
     try:
@@ -164,6 +167,8 @@ def _stream_rows(
             consumed += used
             if writer is None:
                 width = max(_last_filled(header), *(_last_filled(row) for row in chunk))
+                if width > MAX_COLUMNS:
+                    raise too_wide(name, width)
                 names, renamed = unique_names(_fit(header, width))
                 columns = _columns(chunk, width)
                 kinds = [pinned.get(i, _kind(col)) for i, col in enumerate(columns)]

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import dashboard.data._csv_sniff as sniff
 import dashboard.data._csv_stream as _csv_stream
 import dashboard.data._excel_stream as _excel_stream
+from dashboard.data._limits import MAX_COLUMNS, too_wide
 from dashboard.errors import DataLoadError
 from dashboard.progress import ByteProgress
 
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 Writer = Callable[[Path, pa.Schema], object]  # opens a writer with write_table/write_batch/close
 
 _HEAD_BYTES = 1 << 20  # sample used to detect the encoding, delimiter and decimal mark
+#: Largest Parquet footer read (its schema and row-group index); a normal one is kilobytes.
+_MAX_PARQUET_FOOTER = 64 << 20
 _UPLOAD_HINT = "upload a CSV, Excel (.xlsx) or Parquet file"
 # Signatures of files that are not tables: (magic bytes, offset, what the file is).
 _ARCHIVES = (
@@ -63,6 +66,7 @@ _BINARIES = (
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_LINE_END = re.compile(r"[\r\n]")
 _COLUMN_COUNT_ERROR = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
@@ -332,6 +336,14 @@ def _probe_text(
     preferred = "\t" if extension in (".tsv", ".tsv.gz") else ","
     delimiter = sniff.sniff_delimiter(text, complete, preferred)
     records = sniff.read_records(text, delimiter, complete)
+    if records and len(records[0]) > MAX_COLUMNS:
+        raise too_wide(name, len(records[0]), at_least=not complete)
+    if not complete and not _LINE_END.search(text):
+        raise DataLoadError(
+            f"The first line of {name} is longer than {_HEAD_BYTES >> 20} MB, so it is not "
+            "a header row: check that the file has one row per line and that every quote "
+            "is closed, or save it again as CSV."
+        )
     if not records:
         raise _binary(name, extension)
     if complete and len(records) == 1:
@@ -435,10 +447,17 @@ def _ingest_parquet(
     open_writer: Writer = _parquet_writer,
 ) -> IngestResult:
     """Check that a Parquet file opens and rewrite it in batches of about ``block_size``."""
+    if _parquet_footer_bytes(path) > _MAX_PARQUET_FOOTER:
+        raise DataLoadError(
+            f"{probe.name} describes more columns than this app can read "
+            f"(up to {MAX_COLUMNS:,}): keep the columns you need and export it again."
+        )
     source = pq.ParquetFile(path)
     metadata = source.metadata
     if metadata.num_columns == 0:
         raise DataLoadError(f"The file is empty: {probe.name} has no columns.")
+    if len(source.schema_arrow) > MAX_COLUMNS:
+        raise too_wide(probe.name, len(source.schema_arrow))
     if metadata.num_rows == 0:
         raise _no_rows(probe.name)
     names, renamed = sniff.unique_names(source.schema_arrow.names)
@@ -463,6 +482,17 @@ def _ingest_parquet(
     return IngestResult(rows, tuple(names), probe.format, None, renamed)
 
 
+def _parquet_footer_bytes(path: Path) -> int:
+    """Return the length of a Parquet file's footer (its last 8 bytes say it), 0 if unknown."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() < 12:
+            return 0
+        handle.seek(-8, 2)
+        tail = handle.read(8)
+    return int.from_bytes(tail[:4], "little") if tail[4:] == b"PAR1" else 0
+
+
 def _has_dictionary(schema: pa.Schema) -> bool:
     """Whether any column, or any field nested in one, is dictionary-encoded."""
 
@@ -483,6 +513,11 @@ def _explain(exc: BaseException, name: str, kind: str | None) -> str:
         return f"The server ran out of disk space while converting {name}: try again later."
     if isinstance(exc, FileNotFoundError):
         return f"{name} could not be found: please upload it again."
+    if isinstance(exc, _csv_stream.RowTooLong):
+        return (
+            f"{name} has a row longer than {_csv_stream.MAX_ROW_BYTES >> 20} MB, most likely "
+            'a quote (") that is never closed: fix that row, or save the file again as CSV.'
+        )
     counts = _COLUMN_COUNT_ERROR.search(str(exc))
     if kind == "csv" and counts:
         return (

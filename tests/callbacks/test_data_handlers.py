@@ -145,6 +145,17 @@ def test_cbdata007_bad_file_fails_and_keeps_the_previous_dataset(services, sessi
     ]
 
 
+def test_cbdata007b_header_of_millions_of_fields_is_refused_and_keeps_the_dataset(
+    services, session
+):
+    good = ingest(services, session, CSV, "sales.csv")["dataset"]
+    result = ingest(services, session, b"1," * 3_000_000 + b"\n", "wide.csv")
+    assert result["ok"] is False
+    assert result["message"].startswith("wide.csv has at least 524,289 columns;")
+    active = services.store.info_by_name(session, "data")
+    assert (active.key, active.version) == (good["data_key"], good["version"])
+
+
 def test_cbdata008_another_sessions_upload_is_refused(services, session):
     upload = services.uploads.receive(session, "sales.csv", io.BytesIO(CSV))
     intruder = services.signer.new()

@@ -433,3 +433,62 @@ def test_in022_codes_with_leading_zeros_keep_their_zeros(tmp_path):
     optimize_parquet(tmp_path / "out.parquet", optimized)
     assert pd.read_parquet(optimized)["zip"].astype(str).tolist() == ["02134", "10001", "90210"]
     assert load_table(path)["zip"].tolist() == ["02134", "10001", "90210"]
+
+
+# --- pathological shapes: refused from the first MB, before any parsing of the whole ------
+
+
+def test_in112_one_line_of_millions_of_fields_is_refused_from_the_sample(tmp_path):
+    # the issue's file: 6 MB, one line of three million comma-separated fields
+    path = write(tmp_path, "wide.csv", b"1," * 3_000_000 + b"\n")
+    with pytest.raises(DataLoadError) as caught:
+        detect_format(path)  # reads the first MB only
+    assert "has at least 524,289 columns" in str(caught.value)
+    message = assert_load_error(path, "reads tables of up to 5,000 columns")
+    assert "check its separator" in message
+
+
+def test_in113_a_table_just_over_the_column_cap_is_refused_with_its_width(tmp_path):
+    header = ",".join(f"c{i}" for i in range(5_001))
+    path = write(tmp_path, "w.csv", header + "\n" + ",".join("1" * 5_001) + "\n")
+    assert_load_error(path, "w.csv has 5,001 columns; this app reads tables of up to 5,000")
+    ok = write(
+        tmp_path, "ok.csv", ",".join(f"c{i}" for i in range(5_000)) + "\n" + "1," * 4_999 + "1\n"
+    )
+    result, frame = ingest(tmp_path, ok)
+    assert result.rows == 1 and frame.shape == (1, 5_000)
+
+
+def test_in114_first_line_longer_than_the_sample_is_not_a_header(tmp_path):
+    path = write(tmp_path, "long.csv", "x" * (3 << 20) + ",b\n1,2\n")
+    assert_load_error(path, "The first line of long.csv is longer than 1 MB")
+
+
+def test_in115_a_long_data_row_is_read_but_not_the_header_check(tmp_path):
+    # a 2 MB text cell in the first data row: legitimate, and longer than the sample
+    path = write(tmp_path, "cell.csv", "id,text\n1," + "y" * (2 << 20) + "\n2,short\n")
+    result, frame = ingest(tmp_path, path, block_size=1 << 16)
+    assert result.rows == 2 and len(frame.loc[0, "text"]) == 2 << 20
+
+
+def test_in116_a_quote_that_never_closes_stops_at_the_row_cap(tmp_path, monkeypatch):
+    import dashboard.data._csv_stream as csv_stream
+
+    monkeypatch.setattr(csv_stream, "MAX_ROW_BYTES", 1 << 20)  # 64 MB in production
+    path = write(tmp_path, "q.csv", 'a,b\n1,"open\n' + "2,more text\n" * 400_000)
+    with pytest.raises(DataLoadError) as caught:
+        ingest_to_parquet(path, tmp_path / "out.parquet", block_size=1 << 16)
+    message = str(caught.value)
+    assert message.startswith("q.csv has a row longer than 1 MB"), message
+    assert "a quote" in message and "never closed" in message
+
+
+def test_in117_excel_and_parquet_over_the_column_cap_are_refused(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append([f"c{i}" for i in range(5_001)])
+    book.active.append(list(range(5_001)))
+    book.save(tmp_path / "wide.xlsx")
+    assert_load_error(tmp_path / "wide.xlsx", "wide.xlsx has 5,001 columns")
+    table = pa.table({f"c{i}": [1] for i in range(5_001)})
+    pq.write_table(table, tmp_path / "wide.parquet")
+    assert_load_error(tmp_path / "wide.parquet", "wide.parquet has 5,001 columns")
