@@ -14,7 +14,8 @@ The rules, tried in this order (the first that fits wins):
    ``item2``…: the same products appear in several columns);
 4. **long** — an item column (text with repeated values, preferably named like *product*,
    *item*, *sku*…) and a transaction column whose values repeat (preferably named like
-   *invoice*, *order*, *transaction*…); a numeric column named like *quantity* or *qty*
+   *invoice*, *order*, *transaction*…, never a measure such as *quantity* or *price*);
+   a numeric column named like *quantity* or *qty*
    that holds negative values is proposed as the quantity (its returns are left out).
 """
 
@@ -33,6 +34,8 @@ SEPARATORS = (",", ";", "|")
 
 _ITEM_NAME = re.compile(r"item|product|sku|article|goods|description|name|genre|tag", re.I)
 _QUANTITY_NAME = re.compile(r"quantity|qty|units|amount_sold", re.I)
+# measures repeat too, but never identify a transaction ('quantity' once made 45 of them)
+_MEASURE_NAME = re.compile(r"quantity|qty|units|amount|price|cost|total|sales|revenue", re.I)
 _TRANSACTION_NAME = re.compile(
     r"invoice|order|transaction|basket|receipt|ticket|bill|txn|trans|session|visit|cart|id$",
     re.I,
@@ -130,6 +133,7 @@ def _long_columns(df: pd.DataFrame) -> tuple[str | None, str | None]:
         c
         for c in df.columns
         if c != item
+        and not _MEASURE_NAME.search(str(c))
         and _repeats(df[c])
         and (is_text(df[c]) or pd.api.types.is_integer_dtype(df[c].dtype))
     ]

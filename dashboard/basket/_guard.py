@@ -30,6 +30,11 @@ length *k*, the smallest of:
   transactions hold *k* frequent items;
 * C(n, k) for n frequent items.
 
+The bounds are computed length by length and stop at the first one above `BOUND_CAP`
+itemsets, far more than any budget holds: no run that reaches that length can fit, so the
+longer ones need no bound, and the big-integer arithmetic of the Kruskal–Katona cascade
+stays a few steps (45 "transactions" of thousands of items each once took it minutes).
+
 Bounds never underestimate, so a suggested support or length always fits. The byte costs
 below were measured with ``bench/basket.py`` and ``tests/unit/test_basket_guard.py``.
 """
@@ -71,6 +76,9 @@ PAIR_BLOCK = 512
 #: Mining stops beyond this many itemsets whatever the memory: more than anyone reads, and
 #: the time FP-Growth and the rules take grows with them (about a minute here at this size).
 MAX_ITEMSETS = 1_000_000
+#: Itemset bounds stop at the first length above this (1.2 PB of itemsets at
+#: ``ITEMSET_BYTES``): runs that reach it cannot fit, so longer lengths need no bound.
+BOUND_CAP = 10**12
 #: Default working memory of `find_rules` when no budget is given (MB).
 DEFAULT_MEMORY_MB = 600.0
 
@@ -207,6 +215,9 @@ def level_bounds(
 ) -> tuple[int, ...]:
     """Return upper bounds of the frequent itemsets of each length (see the module docs).
 
+    The last bound may be `BOUND_CAP`, standing for "too many": the lengths after it are
+    left out (a run reaching that length cannot fit whatever comes next).
+
     Args:
         lengths: Frequent items per transaction.
         n_items: Frequent items.
@@ -234,7 +245,9 @@ def level_bounds(
             bound = min(bound, triangles)
         if bound < 1:
             break
-        levels.append(int(bound))
+        levels.append(int(min(bound, BOUND_CAP)))
+        if bound >= BOUND_CAP:
+            break  # no run reaching this length fits: longer ones need no bound
     return tuple(levels)
 
 

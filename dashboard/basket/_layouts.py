@@ -358,6 +358,8 @@ def encode(
         )
     if int(np.diff(tx.matrix.indptr).max()) < 2:
         raise InvalidParameter(_single_item_message(layout, transaction, columns))
+    if layout == "long":
+        _check_baskets(tx, transaction)
     log.info(
         "encoded %s layout: %d transactions × %d items, %d purchases",
         tx.layout,
@@ -366,6 +368,30 @@ def encode(
         tx.matrix.nnz,
     )
     return tx
+
+
+#: A long layout with at most this many transactions whose average basket holds more items
+#: than there are transactions (and at least `_HUGE_BASKET` items) groups by a column that
+#: is not a transaction id: a category, a quantity, a date.
+_FEW_TRANSACTIONS = 1_000
+_HUGE_BASKET = 50
+
+
+def _check_baskets(tx: Transactions, transaction: str | None) -> None:
+    """Refuse a grouping that makes a handful of huge "baskets" (no rule would mean much).
+
+    Mining it is also the worst case of the itemset bounds: every subset of a basket of
+    thousands of items reaches the minimum count.
+    """
+    n = tx.n_transactions
+    mean = float(np.diff(tx.matrix.indptr).mean())
+    if n <= _FEW_TRANSACTIONS and mean >= _HUGE_BASKET and n < mean:
+        raise InvalidParameter(
+            f"'{transaction}' has only {n:,} distinct values, so it makes {n:,} "
+            f"transactions of {mean:,.0f} items each on average: that is not one transaction "
+            "per order or basket. Choose the column that identifies an order (an invoice or "
+            "order number) as the transaction column."
+        )
 
 
 def _single_item_message(layout: str, transaction: str | None, columns) -> str:

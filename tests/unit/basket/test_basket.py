@@ -10,6 +10,7 @@ from mlxtend.frequent_patterns import apriori, association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 from dashboard.basket._find import detect_layout, find_rules, result_tables
+from dashboard.data import load_table, optimize_frame
 from dashboard.data._samples import retail_transactions
 from dashboard.errors import InvalidParameter
 
@@ -281,6 +282,24 @@ def test_mb010_layout_detection(movies):
     # free text with commas is not a basket
     notes = pd.DataFrame({"note": ["Delivered late, customer unhappy with the service"] * 20})
     assert detect_layout(notes).layout != "basket"
+
+
+def test_mb010b_a_measure_is_never_the_transaction_and_a_handful_of_huge_baskets_is_refused(
+    shared_data,
+):
+    frame, _ = optimize_frame(load_table(shared_data / "cdnow_transactions.csv"))
+    guess = detect_layout(frame.head(500))  # once "'customer_id' grouped by 'quantity'"
+    assert guess.layout is None and guess.transaction is None
+    with pytest.raises(InvalidParameter) as caught:
+        find_rules(frame, layout="long", transaction="quantity", item="customer_id")
+    assert str(caught.value) == (
+        "'quantity' has only 45 distinct values, so it makes 45 transactions of 896 items "
+        "each on average: that is not one transaction per order or basket. Choose the column "
+        "that identifies an order (an invoice or order number) as the transaction column."
+    )
+    # small textbook baskets are not that: fewer transactions than items is fine when
+    # the baskets are small
+    assert len(find_rules(long_frame(TEXTBOOK), min_support=0.4).rules) > 0
 
 
 # --- bad input ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from mlxtend.frequent_patterns import association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
@@ -128,3 +129,18 @@ def test_mb026_large_catalogues_run_with_default_settings(transactions, items):
         reference = association_rules(found, len(onehot), min_threshold=0.3)
         reference = reference[(reference["lift"] >= 1) & (reference["consequents"].map(len) == 1)]
         assert len(reference) == len(result.rules)
+
+
+def test_mb028_bounds_of_a_handful_of_huge_baskets_stop_at_the_cap():
+    # CDNOW's customers grouped by quantity: 45 "transactions" of ~900 of 23,570 items, and
+    # a support of 0.01 is a minimum count of 1 (the cascade once ran for minutes here)
+    levels = guard.level_bounds(np.full(45, 900), 23_570, 1, None, None, None)
+    assert levels[0] == 23_570 and levels[-1] == guard.BOUND_CAP
+    assert len(levels) <= 5  # stopped at the first length no run can hold
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.arange(45), 900)
+    cols = np.concatenate([rng.choice(23_570, 900, replace=False) for _ in range(45)])
+    matrix = sp.csr_matrix((np.ones(rows.size, bool), (rows, cols)), shape=(45, 23_570))
+    with pytest.raises(InvalidParameter) as caught:
+        guard.Guard(matrix, 0.01).check(None, CONTAINER_WORKING_MB)
+    assert "so it was not started" in str(caught.value)
