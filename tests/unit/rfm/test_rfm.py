@@ -516,3 +516,28 @@ def test_rfm024_batched_reader_returns_what_pandas_reads(tmp_path):
     assert got["note"].tolist() == expected["note"].tolist()
     with pytest.raises(InvalidParameter, match="'nope' is not in the dataset"):
         read_columns(path, ["nope"])
+
+
+def test_rfm_silhouette_of_many_customers_is_computed_on_a_capped_sample():
+    # 60,000 customers: the full silhouette would need 60,000² distances (26 GB); the cap
+    # keeps it to SILHOUETTE_SAMPLE of them, drawn with the seed
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    from dashboard.rfm._clusters import SILHOUETTE_SAMPLE, cluster_customers
+
+    rng = np.random.default_rng(1)
+    n = 60_000
+    recency = rng.integers(0, 500, n).astype(float)
+    frequency = rng.integers(1, 30, n).astype(float)
+    monetary = rng.gamma(2.0, 80.0, n) + 1
+    result = cluster_customers(recency, frequency, monetary, k=4, ks=(4,))
+    assert result.silhouette_sample == SILHOUETTE_SAMPLE == 3_000
+    sample = np.sort(np.random.default_rng(0).choice(n, SILHOUETTE_SAMPLE, replace=False))
+    scaled = StandardScaler().fit_transform(
+        np.log1p(np.column_stack([recency, frequency, monetary]))
+    )
+    order = pd.Series(monetary).groupby(result.labels).mean()
+    assert order.is_monotonic_decreasing  # cluster 1 spends most
+    reference = silhouette_score(scaled[sample], result.labels[sample])
+    assert result.elbow[0]["silhouette"] == pytest.approx(reference)
