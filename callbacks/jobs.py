@@ -9,6 +9,12 @@ set (through ``running=``) while a job runs.
 outcome with the server's job registry: after a reload the banner and lock come back
 attached to the running job; a job that died unlocks with a message within seconds; and the
 outcome of a job that finished while nobody listened is still shown.
+
+The poll is the only way an outcome reaches the page. What the background callback returns
+goes to a store nothing reads (``JOB_RELAYED``): Dash holds back every callback that reads,
+even as ``State``, an output of a callback waiting on a running background callback, so a
+result shown through it would hold the poll back until the relay returns — and a stuck or
+killed relay would never return (the page then missed outcomes the registry already had).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from dashboard.jobs import (
 log = logging.getLogger(__name__)
 
 BUSY = "Another job is still running. Wait for it to finish or cancel it first."
-FAST_POLL_MS, SLOW_POLL_MS = 1000, 5000
+#: While a job runs the poll ticks fast: it also delivers the outcome (within about 0.5 s).
+FAST_POLL_MS, SLOW_POLL_MS = 500, 5000
 START_GRACE_S = 10.0  # a requested job has this long to register before the lock is dropped
 
 
@@ -100,7 +107,7 @@ def register(app, services) -> None:
     """Wire the job runner, the banner, the registry poll, Cancel and result handling."""
 
     @app.callback(
-        Output(IDS.JOB_RESULT, "data"),
+        Output(IDS.JOB_RELAYED, "data"),  # read by nobody: the poll delivers the outcome
         Input(IDS.JOB_REQUEST, "data"),
         State(IDS.SESSION, "data"),
         background=True,
@@ -113,6 +120,9 @@ def register(app, services) -> None:
             (Output(IDS.NAV_LOCK, "data"), True, False),
             (Output(IDS.JOB_BANNER, "className"), BANNER_SHOWN, BANNER_HIDDEN),
             (Output(IDS.JOB_CANCEL, "disabled"), False, True),
+            # the poll ticks fast from the start: it delivers the outcome (the next idle
+            # poll slows it down again)
+            (Output(IDS.JOB_POLL, "interval"), FAST_POLL_MS, FAST_POLL_MS),
         ],
         cancel=[Input(IDS.JOB_CANCEL, "n_clicks")],
         interval=400,  # how often the browser asks for progress and the result
@@ -130,7 +140,7 @@ def register(app, services) -> None:
         Output(IDS.JOB_PROGRESS, "value", allow_duplicate=True),
         Output(IDS.JOB_PROGRESS, "label", allow_duplicate=True),
         Output(IDS.JOB_CANCEL, "disabled", allow_duplicate=True),
-        Output(IDS.JOB_RESULT, "data", allow_duplicate=True),
+        Output(IDS.JOB_RESULT, "data"),
         Output(IDS.JOB_POLL, "interval"),
         Input(IDS.JOB_POLL, "n_intervals"),
         Input(IDS.SESSION, "data"),

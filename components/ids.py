@@ -17,6 +17,7 @@ class Shell:
     MESSAGE = "shell-message"  # outcome of the last job or upload, shown on every page
     JOB_REQUEST = "shell-job-request"  # dcc.Store: what the job runner should do next
     JOB_RESULT = "shell-job-result"  # dcc.Store: small summary of the last finished job
+    JOB_RELAYED = "shell-job-relayed"  # dcc.Store: what Dash's background job returned (unread)
     JOB_BANNER = "shell-job-banner"
     JOB_STATUS = "shell-job-status"
     JOB_PROGRESS = "shell-job-progress"

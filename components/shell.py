@@ -109,8 +109,9 @@ def layout(pages) -> html.Div:
             sidebar(pages),
             dcc.Store(id=IDS.JOB_REQUEST),
             dcc.Store(id=IDS.JOB_RESULT),
+            dcc.Store(id=IDS.JOB_RELAYED),
             dcc.Store(id=IDS.JOB_SEEN, storage_type="session"),
-            dcc.Interval(id=IDS.JOB_POLL, interval=1000),
+            dcc.Interval(id=IDS.JOB_POLL, interval=500),
             dcc.Interval(id=IDS.MEMORY_POLL, interval=5000),
             html.Main(
                 [job_banner(), html.Div(id=IDS.MESSAGE), html.Div(id=IDS.PAGE)],

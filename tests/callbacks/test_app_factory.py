@@ -6,7 +6,7 @@ import pytest
 from components.ids import Home, Shell
 from dashboard.errors import ConfigError
 
-JOB_CALLBACK = f"{Shell.JOB_RESULT}.data"
+JOB_CALLBACK = f"{Shell.JOB_RELAYED}.data"
 
 
 def routes(app) -> set[str]:

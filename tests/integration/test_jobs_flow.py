@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
+import psutil
 import pytest
 import requests
 from selenium.common.exceptions import ElementClickInterceptedException
@@ -150,3 +152,57 @@ def test_job006_two_sessions_same_inputs_get_their_own_results(dash_duo, make_ap
     dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", f"…{first[-6:]}", timeout=20)
     driver.switch_to.window(second_tab)
     dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", f"…{second[-6:]}", timeout=20)
+
+
+def test_job007_outcome_reaches_the_page_when_the_relay_is_stuck(dash_duo, make_app, held):
+    # Dash's background job only relays; the registry's outcome must arrive without it
+    app = make_app(enable_test_jobs=True)
+    open_app(dash_duo, app)
+    start_selftest(dash_duo, steps=3, step_s=0.1)
+    dash_duo.wait_for_contains_text(f"#{Shell.JOB_STATUS}", "Step 1 of 3")
+    session = session_of(dash_duo)
+    relay = psutil.Process(app.services.jobs.active_for(session).pid).parent()
+    assert "dashboard.jobs" not in " ".join(relay.cmdline())  # the forked web process
+    relay.suspend()  # stuck: it never reads the job's output or returns to Dash
+    try:
+        set_hold(held, False)
+        wait_until(lambda: app.services.jobs.latest(session).state.terminal, timeout=15)
+        finished = time.monotonic()
+        dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", "Self-test finished", timeout=10)
+        delivered = time.monotonic() - finished
+        wait_until(lambda: not any(nav_disabled(dash_duo)), timeout=5, message="still locked")
+        assert delivered <= 2.5, f"the outcome took {delivered:.1f} s to reach the page"
+    finally:
+        relay.kill()
+    # the next job runs and its outcome shows
+    start_selftest(dash_duo, steps=1, step_s=0)
+    wait_until(lambda: len(app.services.jobs.history(session)) == 2, message="no second job")
+    wait_until(lambda: app.services.jobs.latest(session).state.value == "done", timeout=20)
+    second = app.services.jobs.latest(session).job_id
+    wait_until(
+        lambda: (
+            dash_duo.driver.execute_script(
+                f"return JSON.parse(window.sessionStorage.getItem('{Shell.JOB_SEEN}'))"
+            )
+            == second
+        ),
+        message="the second outcome was not shown",
+    )
+
+
+def test_job008_a_killed_relay_ends_its_job_and_the_page_says_so(dash_duo, make_app, held):
+    app = make_app(enable_test_jobs=True)
+    open_app(dash_duo, app)
+    start_selftest(dash_duo, steps=3, step_s=0.1)
+    dash_duo.wait_for_contains_text(f"#{Shell.JOB_STATUS}", "Step 1 of 3")
+    session = session_of(dash_duo)
+    job = psutil.Process(app.services.jobs.active_for(session).pid)
+
+    job.parent().kill()  # Dash's relay gone: the job follows it (as on Cancel)
+
+    psutil.wait_procs([job], timeout=5)
+    assert not job.is_running()
+    wait_until(lambda: app.services.jobs.latest(session).state.terminal, timeout=5)
+    message = app.services.jobs.latest(session).error
+    dash_duo.wait_for_contains_text(f"#{Shell.MESSAGE}", message[:40], timeout=5)
+    wait_until(lambda: not any(nav_disabled(dash_duo)), timeout=5, message="still locked")
