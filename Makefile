@@ -8,7 +8,7 @@ BOOTSTRAP_CSS := assets/vendor/bootstrap.min.css
 HOST ?= 127.0.0.1
 PORT ?= 8050
 BENCHES ?= bench/ingest.py bench/web_memory.py bench/jobs.py bench/profile.py bench/ml.py \
-  bench/rfm.py bench/basket.py
+  bench/rfm.py bench/basket.py bench/cpu.py
 
 .PHONY: run test lint bench serve clean help
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dashboard.jobs._execute import outcome
 from dashboard.jobs._registry import STALE_JOB_MESSAGE
+from dashboard.machine import job_cpus, thread_environment
 from dashboard.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def launch(context, session_id: str | None, request: dict, set_progress=None) ->
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        # its OpenMP / BLAS pools: the job's share of the cores (see dashboard.machine)
+        env=thread_environment(job_cpus(context.settings.max_concurrent_jobs)),
     )
     proc.stdin.write(json.dumps(spec))
     proc.stdin.close()

@@ -27,6 +27,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
+from dashboard.machine import thread_environment
+
 log = logging.getLogger(__name__)
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the repository root
@@ -103,13 +105,11 @@ def plain_series(s: pd.Series) -> pd.Series:
 
 
 def _environment(n_jobs: int) -> dict[str, str]:
-    env = dict(os.environ)
     # Thread pools sized before the libraries start them. Two malloc arenas: the forests'
     # threads otherwise keep an arena each of freed tree memory (measured: a forest's peak
     # 142 → 105 MB). A fixed mmap threshold would return even more, but doubled the time
     # of Histogram Gradient Boosting (many mid-sized allocations), so it is left alone.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(n_jobs)
+    env = thread_environment(n_jobs)
     env.setdefault("MALLOC_ARENA_MAX", "2")
     env["PYTHONPATH"] = str(_PACKAGE_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.errors import DataInsightsError, InvalidParameter
+from dashboard.machine import usable_cpus
 from dashboard.ml._catalogue import (
     CATALOGUE,
     CLASSIFICATION,
@@ -209,11 +209,8 @@ def empty_table(task: str, n_classes: int = 2) -> pd.DataFrame:
 
 
 def cpu_share() -> int:
-    """Return the CPUs one comparison may use (this process's affinity, at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    """Return the CPUs one comparison may use: this process's affinity and cgroup quota."""
+    return usable_cpus()
 
 
 def _resolve_models(task: str, models: Sequence[str] | None, train_rows: int) -> list[str]:

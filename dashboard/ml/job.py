@@ -20,11 +20,11 @@ import pyarrow as pa
 from dashboard.data import active_data
 from dashboard.errors import InvalidParameter
 from dashboard.jobs import JobKind, job_limit_mb, process_tree_rss_mb
+from dashboard.machine import job_cpus
 from dashboard.ml._compare import (
     CATALOGUE,
     TASKS,
     compare_models,
-    cpu_share,
     skip_reason,
     training_rows,
 )
@@ -201,7 +201,7 @@ def run_ml(services, session: str, request: dict, progress) -> dict:
             progress=relay,
             on_model=on_model,
             model_path=model_file,
-            n_jobs=max(1, cpu_share() // max(1, services.settings.max_concurrent_jobs)),
+            n_jobs=job_cpus(services.settings.max_concurrent_jobs),
             memory_limit_mb=model_memory_limit_mb(services),
         )
         del frame
