@@ -8,7 +8,7 @@ from functools import partial
 
 from dash import Dash
 
-from callbacks import jobs, routes, shell
+from callbacks import headers, jobs, routes, shell
 from callbacks.pages import PAGES
 from callbacks.services import build_services
 from components import shell as shell_layout
@@ -17,7 +17,7 @@ from dashboard.settings import Settings
 BOOTSTRAP_CSS = "/assets/vendor/bootstrap.min.css"
 
 #: The shell's modules, wired before the pages' (``callbacks.pages.PAGES``).
-SHELL_MODULES = (routes, shell, jobs)
+SHELL_MODULES = (headers, routes, shell, jobs)
 
 
 def create_app(settings: Settings | None = None) -> Dash:
